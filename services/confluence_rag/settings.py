@@ -1,0 +1,125 @@
+"""All configuration, in one place: environment variables and an optional `.env` file.
+
+Every field is documented in `.env.example`. The seed deployment's variable names are accepted as
+aliases (`CONFLUENCE_SPACE`, `CHROMA_DB_DIR`, `LOCAL_EMB_MODEL`, `LITELLM_*`, `CONFLUENCE_PASSWORD`).
+Secrets are `SecretStr`: they print as `**********` and are never returned by any endpoint.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- Confluence -------------------------------------------------------------------------
+    confluence_url: str = Field("", description="Base URL with context path, no trailing slash")
+    confluence_cloud: bool | None = Field(None, description="Cloud (True) or Server/DC; default: guess from URL")
+    confluence_username: str = ""
+    confluence_api_token: SecretStr = Field(
+        SecretStr(""), validation_alias=_alias("CONFLUENCE_API_TOKEN", "CONFLUENCE_PASSWORD")
+    )
+    confluence_pat: SecretStr = SecretStr("")
+    confluence_spaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("CONFLUENCE_SPACES", "CONFLUENCE_SPACE")
+    )
+    confluence_verify_ssl: bool = True
+    confluence_timeout_s: float = 30.0
+    confluence_max_retries: int = 5
+    confluence_max_backoff_s: float = 60.0
+    confluence_page_batch: int = 50
+
+    # --- Vector store -----------------------------------------------------------------------
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    chroma_path: Path = Field(Path("data/chroma"), validation_alias=_alias("CHROMA_PATH", "CHROMA_DB_DIR"))
+    chroma_collection: str = "confluence"
+
+    # --- Embeddings and chunking ------------------------------------------------------------
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL, validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL")
+    )
+    embedding_query_prefix: str = ""
+    embedding_passage_prefix: str = ""
+    embedding_batch_size: int = 32
+    embedding_device: str = "cpu"
+    chunk_size: int = Field(0, description="Tokens of the embedding model per chunk; 0 = model max minus margin")
+    chunk_overlap: int = 20
+
+    # --- Retrieval --------------------------------------------------------------------------
+    top_k: int = 6
+    retrieval_mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
+    vector_weight: float = 0.5
+    keyword_weight: float = 1.0
+    rrf_k: int = 60
+    candidate_depth: int = 40
+    keyword_refresh_s: float = 5.0
+
+    # --- LLM (LiteLLM) ----------------------------------------------------------------------
+    llm_model: str = Field("", validation_alias=_alias("LLM_MODEL", "LITELLM_MODEL"))
+    llm_api_base: str = Field("", validation_alias=_alias("LLM_API_BASE", "LITELLM_API_BASE"))
+    llm_api_key: SecretStr = Field(SecretStr(""), validation_alias=_alias("LLM_API_KEY", "LITELLM_API_KEY"))
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 1
+    llm_context_window: int = 32768
+    llm_max_tokens: int = 1024
+    llm_temperature: float = 0.1
+
+    # --- Services ---------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    admin_token: SecretStr = SecretStr("")
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 8001
+    worker_url: str = Field("", description="Query API forwards ingestion control here; empty = in-process")
+    sync_interval_minutes: float = 0.0
+    state_dir: Path = Path("data/state")
+    frontend_dir: Path | None = None
+    demo_content: bool = False
+    log_level: str = "INFO"
+    max_query_chars: int = 4000
+    max_messages: int = 40
+
+    @field_validator("confluence_spaces", mode="before")
+    @classmethod
+    def _split_spaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("confluence_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        # The reader concatenates base_url + relative links: a trailing slash would give "//".
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _guess_cloud(self) -> Settings:
+        if self.confluence_cloud is None:
+            self.confluence_cloud = "atlassian.net" in self.confluence_url
+        return self
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_model)
+
+    @property
+    def chroma_is_remote(self) -> bool:
+        return bool(self.chroma_host)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
