@@ -1,0 +1,92 @@
+"""Command line: `confluence-rag api | worker | ingest SPACE | sync`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from confluence_rag.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "LiteLLM", "sentence_transformers", "chromadb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def api(host: str = typer.Option(None, help="default: API_HOST"), port: int = typer.Option(None)) -> None:
+    """Run the query API (FastAPI) in the foreground."""
+    import uvicorn
+
+    from confluence_rag.api.app import create_app
+
+    _logging()
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)
+
+
+@app.command()
+def worker() -> None:
+    """Run the ingest worker: scheduled syncs plus its control API on WORKER_HOST:WORKER_PORT."""
+    import uvicorn
+
+    from confluence_rag.ingestion.worker import create_worker_app
+
+    _logging()
+    settings = get_settings()
+    uvicorn.run(create_worker_app(settings), host=settings.worker_host, port=settings.worker_port,
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)
+
+
+def _ingest(spaces: list[str], full: bool) -> None:
+    from confluence_rag.components.container import Components
+    from confluence_rag.ingestion.service import ingest_space
+
+    _logging()
+    components = Components(get_settings())
+    failed = False
+    for space in spaces:
+        try:
+            stats = ingest_space(components, space, full=full, show_progress_bar=True)
+        except Exception as exc:
+            typer.secho(f"space {space}: FAILED: {exc}", fg="red", err=True)
+            failed = True
+            continue
+        typer.echo(
+            f"space {space}: {stats.pages_done} pages ({stats.pages_added} added, {stats.pages_updated} updated, "
+            f"{stats.pages_unchanged} unchanged, {stats.pages_deleted} deleted, {stats.pages_failed} failed), "
+            f"{stats.chunks_written} chunks written"
+        )
+        failed = failed or stats.pages_failed > 0
+    if failed:
+        sys.exit(1)
+
+
+@app.command()
+def ingest(space: str = typer.Argument(..., help="Confluence space key"),
+           full: bool = typer.Option(False, "--full", help="re-embed every page")) -> None:
+    """Ingest one space in the foreground; exit code 1 on failure."""
+    _ingest([space], full)
+
+
+@app.command()
+def sync(full: bool = typer.Option(False, "--full")) -> None:
+    """Ingest every space of CONFLUENCE_SPACES in the foreground."""
+    spaces = get_settings().confluence_spaces
+    if not spaces:
+        typer.secho("CONFLUENCE_SPACES is empty: nothing to sync", fg="red", err=True)
+        sys.exit(2)
+    _ingest(spaces, full)
+
+
+if __name__ == "__main__":
+    app()

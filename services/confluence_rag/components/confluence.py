@@ -1,0 +1,195 @@
+"""The Confluence client: LlamaIndex's ConfluenceReader, wrapped where it falls short.
+
+Workarounds, each measured in `shared/research/confluence.md`:
+- The reader's Documents carry no space, version, last-modified, author, labels or ancestors, and
+  its space mode crashes on atlassian-python-api >= 4.0.3 without `max_num_results`. We list pages
+  with CQL through the reader's authenticated client, expanding exactly those fields, and follow
+  `_links.next` as given (a cursor on Cloud, `start` on Server/DC), so paging is right on both.
+- The reader converts HTML with markdownify `strip=[script, style]`, which keeps script text. We
+  convert with `ingestion.html_to_markdown` instead.
+- On a 429 the client sleeps `int(Retry-After)` and retries forever (and crashes on an HTTP-date
+  Retry-After). We switch that off and mount a urllib3 `Retry` that honours Retry-After (seconds or
+  date) up to a cap, backs off exponentially, retries 5xx and timeouts, and gives up after
+  CONFLUENCE_MAX_RETRIES.
+- The reader picks Bearer for `api_token`, which Cloud treats as anonymous: Cloud API tokens go as
+  Basic user:token, Server/DC personal access tokens as Bearer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from requests.adapters import HTTPAdapter
+from requests.exceptions import HTTPError, RequestException
+from urllib3.util import Retry
+
+from confluence_rag.ingestion.models import Page
+from confluence_rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PAGE_EXPAND = "body.export_view,version,ancestors,metadata.labels,space"
+
+
+class ConfluenceError(RuntimeError):
+    """A Confluence failure with a message fit for an operator (no secrets in it)."""
+
+
+class ConfluenceAuthError(ConfluenceError):
+    """401/403: retrying will not help; a setting must change."""
+
+
+class CappedRetry(Retry):
+    """urllib3 Retry whose Retry-After wait is capped (a server may ask for hours)."""
+
+    def __init__(self, *args: Any, max_retry_after: float = 60.0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw: Any) -> CappedRetry:
+        retry = super().new(**kw)
+        retry.max_retry_after = self.max_retry_after
+        return retry
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        # urllib3 accepts seconds or an HTTP-date; an unparsable value waits one second.
+        try:
+            seconds = super().parse_retry_after(retry_after)
+        except Exception:
+            seconds = 1.0
+        return min(seconds, self.max_retry_after)
+
+
+def _auth_kwargs(settings: Settings) -> dict[str, str]:
+    pat = settings.confluence_pat.get_secret_value()
+    token = settings.confluence_api_token.get_secret_value()
+    if pat:
+        return {"api_token": pat}  # Bearer
+    if settings.confluence_username and token:
+        return {"user_name": settings.confluence_username, "password": token}  # Basic
+    raise ConfluenceAuthError(
+        "No Confluence credentials: set CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN (Cloud) "
+        "or CONFLUENCE_PAT (Server/Data Center)."
+    )
+
+
+class ConfluenceClient:
+    """Reads pages of a space, with the metadata the index needs, through ConfluenceReader's client."""
+
+    def __init__(self, settings: Settings):
+        if not settings.confluence_url:
+            raise ConfluenceError("CONFLUENCE_URL is not set (base URL with context path, e.g. "
+                                  "https://example.atlassian.net/wiki).")
+        from llama_index.readers.confluence import ConfluenceReader
+
+        self.settings = settings
+        self.base_url = settings.confluence_url
+        self.last_total: int | None = None  # totalSize of the last search, when the server says
+        self.reader = ConfluenceReader(
+            base_url=self.base_url,
+            cloud=bool(settings.confluence_cloud),
+            client_args={
+                "timeout": settings.confluence_timeout_s,
+                "verify_ssl": settings.confluence_verify_ssl,
+                "backoff_and_retry": False,
+                "retry_with_header": False,
+            },
+            **_auth_kwargs(settings),
+        )
+        self.api = self.reader.confluence
+        # atlassian-python-api appends /wiki to *.atlassian.net URLs without it; our links must too.
+        self.base_url = self.api.url.rstrip("/")
+        retry = CappedRetry(
+            total=settings.confluence_max_retries,
+            status_forcelist=(429, 500, 502, 503, 504),
+            allowed_methods=None,
+            backoff_factor=0.5,
+            backoff_max=settings.confluence_max_backoff_s,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            max_retry_after=settings.confluence_max_backoff_s,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self.api._session.mount("http://", adapter)
+        self.api._session.mount("https://", adapter)
+
+    # --- low level -------------------------------------------------------------------------
+    def _get(self, path: str, params: dict | None = None) -> dict:
+        try:
+            return self.api.get(path, params=params, absolute=False) or {}
+        except HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            raise self._error(status, str(exc)) from exc
+        except RequestException as exc:
+            raise ConfluenceError(f"Confluence unreachable at {self.base_url}: {type(exc).__name__}") from exc
+        except Exception as exc:  # atlassian ApiError / ApiPermissionError carry the server message
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            raise self._error(status, str(exc)) from exc
+
+    def _error(self, status: int | None, message: str) -> ConfluenceError:
+        if status == 401 or "Unauthorized" in message:
+            return ConfluenceAuthError(
+                "Confluence rejected the credentials (401). Check CONFLUENCE_USERNAME + "
+                "CONFLUENCE_API_TOKEN (Cloud) or CONFLUENCE_PAT (Server/DC), and CONFLUENCE_CLOUD."
+            )
+        if status == 403 or "not permitted" in message.lower():
+            return ConfluenceAuthError(
+                f"Confluence refused access (403): {message}. The account behind CONFLUENCE_USERNAME / "
+                "CONFLUENCE_PAT needs read access to the space."
+            )
+        return ConfluenceError(f"Confluence error{f' {status}' if status else ''}: {message}")
+
+    # --- pages -----------------------------------------------------------------------------
+    def get_space(self, space_key: str) -> dict:
+        try:
+            return self._get(f"rest/api/space/{quote(space_key)}")
+        except ConfluenceAuthError:
+            raise
+        except ConfluenceError as exc:
+            raise ConfluenceError(f"Space {space_key!r} not found or not visible to this account.") from exc
+
+    def search(self, cql: str, expand: str | None = PAGE_EXPAND) -> Iterator[dict]:
+        """Every result of a CQL search, following `_links.next` (cursor or start)."""
+        params: dict[str, Any] | None = {"cql": cql, "limit": self.settings.confluence_page_batch}
+        if expand:
+            params["expand"] = expand
+        path = "rest/api/content/search"
+        while True:
+            body = self._get(path, params=params)
+            self.last_total = body.get("totalSize", self.last_total)
+            yield from body.get("results", [])
+            next_link = (body.get("_links") or {}).get("next")
+            if not next_link or not body.get("results"):
+                return
+            # The next link is relative to the context path and already carries every parameter.
+            path, params = next_link.lstrip("/"), None
+
+    def iter_space_pages(self, space_key: str) -> Iterator[Page]:
+        cql = f'space = "{space_key}" AND type = page'
+        for raw in self.search(cql):
+            yield self.to_page(raw, space_key)
+
+    def list_page_ids(self, space_key: str) -> set[str]:
+        """Ids of the current pages of a space, without bodies (cheap deletion check)."""
+        return {r["id"] for r in self.search(f'space = "{space_key}" AND type = page', expand=None)}
+
+    def to_page(self, raw: dict, space_key: str) -> Page:
+        version = raw.get("version") or {}
+        labels = ((raw.get("metadata") or {}).get("labels") or {}).get("results") or []
+        by = version.get("by") or {}
+        return Page(
+            page_id=str(raw["id"]),
+            space_key=((raw.get("space") or {}).get("key")) or space_key,
+            title=raw.get("title", ""),
+            url=self.base_url + raw["_links"]["webui"],
+            html=((raw.get("body") or {}).get("export_view") or {}).get("value", ""),
+            version=int(version.get("number") or 0),
+            last_modified=version.get("when", ""),
+            author=by.get("displayName") or by.get("publicName") or "",
+            labels=[lbl["name"] for lbl in labels if lbl.get("name")],
+            breadcrumb=[a.get("title", "") for a in raw.get("ancestors") or []],
+            kind=raw.get("type", "page"),
+        )

@@ -1,0 +1,78 @@
+"""Builds every swappable component from settings, once, and hands them to whoever needs them.
+
+Nothing else reads settings to build the embedding model, the vector store, the LLM or the
+Confluence client. The Chroma handle is (re)opened on demand, so a service that started while
+Chroma was down recovers by itself once it is back.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from confluence_rag.components.confluence import ConfluenceClient
+from confluence_rag.components.embedding import Embedder, build_embedder
+from confluence_rag.components.llm import build_llm
+from confluence_rag.components.vector_store import (
+    ChunkStore,
+    VectorStoreUnavailable,
+    build_chroma_client,
+    open_chunk_store,
+    reset_chunk_store,
+)
+from confluence_rag.ingestion.chunking import PageChunker
+from confluence_rag.ingestion.indexer import Indexer, index_fingerprint
+from confluence_rag.settings import Settings
+
+
+class Components:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: ChunkStore | None = None
+        self._lock = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return build_embedder(self.settings)
+
+    @cached_property
+    def chunker(self) -> PageChunker:
+        return PageChunker(self.embedder, self.settings.chunk_size, self.settings.chunk_overlap)
+
+    @cached_property
+    def llm(self):
+        return build_llm(self.settings)
+
+    @property
+    def fingerprint(self) -> dict[str, str]:
+        return index_fingerprint(self.embedder, self.chunker)
+
+    def store(self) -> ChunkStore:
+        """The chunk store; raises VectorStoreUnavailable when Chroma cannot be reached."""
+        with self._lock:
+            if self._store is None:
+                try:
+                    client = build_chroma_client(self.settings)
+                    self._store = open_chunk_store(client, self.settings.chroma_collection, self.fingerprint)
+                except VectorStoreUnavailable:
+                    raise
+                except Exception as exc:
+                    raise VectorStoreUnavailable(f"vector store unavailable: {exc}") from exc
+            return self._store
+
+    def forget_store(self) -> None:
+        """Drop the handle after a connection failure so the next call reconnects."""
+        with self._lock:
+            self._store = None
+
+    def reset_store(self) -> ChunkStore:
+        with self._lock:
+            client = self._store.client if self._store else build_chroma_client(self.settings)
+            self._store = reset_chunk_store(client, self.settings.chroma_collection, self.fingerprint)
+            return self._store
+
+    def indexer(self) -> Indexer:
+        return Indexer(self.store(), self.embedder, self.chunker)
+
+    def confluence(self) -> ConfluenceClient:
+        return ConfluenceClient(self.settings)

@@ -1,0 +1,189 @@
+"""Pages → chunks → embeddings → Chroma, idempotently.
+
+Chroma is the single source of truth: every chunk carries its page's content hash, so a run
+compares what it fetched with what the index holds, re-embeds only changed pages, and replaces
+a page's chunks as a unit (deterministic ids `page_id#n`). An interrupted run therefore resumes
+without duplicates: pages already written are unchanged next time, the rest are redone.
+We do not use an IngestionPipeline docstore for this: it would be a second store to keep in step
+with Chroma (a wiped Chroma volume next to a surviving docstore would index nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+
+from llama_index.core.ingestion import IngestionPipeline
+from llama_index.core.schema import Document
+
+from confluence_rag.components.embedding import Embedder
+from confluence_rag.components.vector_store import ChunkStore
+from confluence_rag.ingestion.chunking import PageChunker
+from confluence_rag.ingestion.models import Page
+
+log = logging.getLogger(__name__)
+
+CHUNKER_VERSION = "1"
+PAGE_BATCH = 16
+
+
+@dataclass
+class SyncStats:
+    pages_total: int = 0
+    pages_done: int = 0
+    pages_added: int = 0
+    pages_updated: int = 0
+    pages_unchanged: int = 0
+    pages_deleted: int = 0
+    pages_failed: int = 0
+    chunks_written: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+ProgressFn = Callable[[SyncStats], None]
+
+
+def index_fingerprint(embedder: Embedder, chunker: PageChunker) -> dict[str, str]:
+    return {
+        "embedding_model": embedder.name,
+        "passage_prefix": embedder.passage_prefix,
+        "max_embed_tokens": str(chunker.max_embed_tokens),
+        "chunk_overlap": str(chunker.chunk_overlap),
+        "chunker_version": CHUNKER_VERSION,
+    }
+
+
+class Indexer:
+    def __init__(self, store: ChunkStore, embedder: Embedder, chunker: PageChunker):
+        self.store = store
+        self.embedder = embedder
+        self.pipeline = IngestionPipeline(transformations=[chunker, embedder.model])
+
+    def indexed_pages(self, space_key: str) -> dict[str, str]:
+        """page_id → content hash for the pages of a space that the index holds."""
+        got = self.store.collection.get(
+            where={"$and": [{"space_key": space_key}, {"chunk_index": 0}]}, include=["metadatas"]
+        )
+        return {m["page_id"]: m.get("page_hash", "") for m in got["metadatas"]}
+
+    def delete_pages(self, page_ids: Iterable[str]) -> int:
+        ids = list(page_ids)
+        for page_id in ids:
+            self.store.collection.delete(where={"page_id": page_id})
+        if ids:
+            self.store.bump_generation()
+        return len(ids)
+
+    def index(
+        self,
+        pages: Iterable[Page],
+        space_key: str,
+        *,
+        full: bool = False,
+        delete_missing: bool = True,
+        progress: ProgressFn | None = None,
+        total_hint: Callable[[], int | None] | None = None,
+    ) -> SyncStats:
+        """Index `pages` of one space; with `delete_missing`, pages not seen are removed."""
+        stats = SyncStats()
+        known = self.indexed_pages(space_key)
+        seen: set[str] = set()
+        for batch in _batches(_prefetch(pages), PAGE_BATCH):
+            stats.pages_total = max(stats.pages_total, (total_hint() if total_hint else 0) or 0)
+            todo: list[tuple[Document, bool]] = []
+            for page in batch:
+                seen.add(page.page_id)
+                try:
+                    doc = page.to_document()
+                except Exception as exc:  # one broken page must not stop the sync
+                    stats.pages_failed += 1
+                    stats.failures.append(f"{page.page_id} {page.title}: {exc}")
+                    log.warning("page %s failed to convert: %s", page.page_id, exc)
+                    continue
+                previous = known.get(page.page_id)
+                if previous == doc.metadata["page_hash"] and not full:
+                    stats.pages_unchanged += 1
+                else:
+                    todo.append((doc, previous is not None))
+            self._write(todo, stats)
+            stats.pages_done += len(batch)
+            stats.pages_total = max(stats.pages_total, stats.pages_done)
+            if progress:
+                progress(stats)
+        if delete_missing:
+            stats.pages_deleted = self.delete_pages(set(known) - seen)
+        if progress:
+            progress(stats)
+        return stats
+
+    def _write(self, todo: list[tuple[Document, bool]], stats: SyncStats) -> None:
+        if not todo:
+            return
+        nodes = self.pipeline.run(documents=[doc for doc, _ in todo])
+        by_page: dict[str, list] = {}
+        for node in nodes:
+            by_page.setdefault(node.ref_doc_id, []).append(node)
+        vector_store = self.store.vector_store
+        for doc, existed in todo:
+            # Replace the page as a unit: old chunks out, new ones in.
+            self.store.collection.delete(where={"page_id": doc.doc_id})
+            page_nodes = by_page.get(doc.doc_id, [])
+            if page_nodes:
+                vector_store.add(page_nodes)
+            stats.chunks_written += len(page_nodes)
+            if existed:
+                stats.pages_updated += 1
+            else:
+                stats.pages_added += 1
+        self.store.bump_generation()
+
+
+def _batches(items: Iterable[Page], size: int) -> Iterator[list[Page]]:
+    batch: list[Page] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_DONE = object()
+
+
+def _prefetch(pages: Iterable[Page], depth: int = 4 * PAGE_BATCH) -> Iterator[Page]:
+    """Fetch pages in a background thread so network I/O overlaps with embedding."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    error: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                q.put(page)
+        except BaseException as exc:  # re-raised in the consumer
+            error.append(exc)
+        finally:
+            q.put(_DONE)
+
+    threading.Thread(target=produce, name="confluence-fetch", daemon=True).start()
+    while True:
+        item = q.get()
+        if item is _DONE:
+            break
+        yield item
+    if error:
+        raise error[0]
+
+
+def timed(fn: Callable[[], SyncStats]) -> tuple[SyncStats, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start

@@ -1,0 +1,128 @@
+"""Ingestion jobs: queued, run one at a time, one per space at most, history kept on disk.
+
+Used by the ingest worker's control API, and in-process by the query API in embedded mode
+(`make run`), where a second process could not open the same embedded Chroma folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from confluence_rag.components.container import Components
+from confluence_rag.ingestion.indexer import SyncStats
+from confluence_rag.ingestion.service import ingest_space
+
+log = logging.getLogger(__name__)
+HISTORY = 100
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Job:
+    space_key: str
+    full: bool = False
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    status: str = "queued"  # queued | running | succeeded | failed
+    pages_total: int = 0
+    pages_done: int = 0
+    pages_added: int = 0
+    pages_updated: int = 0
+    pages_unchanged: int = 0
+    pages_deleted: int = 0
+    pages_failed: int = 0
+    chunks_written: int = 0
+    error: str | None = None
+    created_at: str = field(default_factory=_now)
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+
+    def update(self, stats: SyncStats) -> None:
+        for key, value in stats.as_dict().items():
+            if hasattr(self, key) and key != "failures":
+                setattr(self, key, value)
+
+
+class JobConflict(RuntimeError):
+    pass
+
+
+class JobManager:
+    def __init__(self, components: Components, state_dir: Path):
+        self.components = components
+        self.path = Path(state_dir) / "jobs.json"
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        for raw in json.loads(self.path.read_text(encoding="utf-8")):
+            job = Job(**raw)
+            if job.status in ("queued", "running"):
+                job.status, job.error = "failed", "interrupted: the worker stopped during this job"
+            self._jobs[job.id] = job
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        jobs = sorted(self._jobs.values(), key=lambda j: j.created_at)[-HISTORY:]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps([asdict(j) for j in jobs], indent=1), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def start(self, space_key: str, full: bool = False) -> Job:
+        with self._lock:
+            busy = [j for j in self._jobs.values() if j.space_key == space_key and j.status in ("queued", "running")]
+            if busy:
+                raise JobConflict(f"a sync of space {space_key} is already {busy[0].status} (job {busy[0].id})")
+            job = Job(space_key=space_key, full=full)
+            self._jobs[job.id] = job
+            self._save()
+        self._executor.submit(self._run, job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def list(self) -> list[Job]:
+        return sorted(self._jobs.values(), key=lambda j: j.created_at, reverse=True)
+
+    def _run(self, job: Job) -> None:
+        started = time.perf_counter()
+        job.status, job.started_at = "running", _now()
+        with self._lock:
+            self._save()
+        try:
+            stats = ingest_space(self.components, job.space_key, full=job.full, progress=job.update)
+            job.update(stats)
+            job.status = "succeeded"
+        except Exception as exc:  # reported on the job; the worker keeps running
+            log.exception("job %s (%s) failed", job.id, job.space_key)
+            job.status, job.error = "failed", str(exc) or type(exc).__name__
+        job.finished_at = _now()
+        job.duration_s = round(time.perf_counter() - started, 2)
+        with self._lock:
+            self._save()
+
+    def wait_idle(self, timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while any(j.status in ("queued", "running") for j in self._jobs.values()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("jobs still running")
+            time.sleep(0.1)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,59 @@
+"""What a source yields: one Confluence page (or attachment) with all its metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from llama_index.core.schema import Document
+
+from confluence_rag.ingestion.html_to_markdown import html_to_markdown
+
+
+@dataclass
+class Page:
+    page_id: str
+    space_key: str
+    title: str
+    url: str
+    html: str
+    version: int = 0
+    last_modified: str = ""
+    author: str = ""
+    labels: list[str] = field(default_factory=list)
+    breadcrumb: list[str] = field(default_factory=list)  # ancestors' titles, root first
+    kind: str = "page"  # page | blogpost | attachment
+
+    def to_document(self) -> Document:
+        """Convert the HTML and attach the metadata every chunk will carry (Chroma-safe scalars)."""
+        converted = html_to_markdown(self.html)
+        metadata = {
+            "page_id": self.page_id,
+            "space_key": self.space_key,
+            "title": self.title,
+            "url": self.url,
+            "version": self.version,
+            "last_modified": self.last_modified,
+            "author": self.author,
+            "labels": json.dumps(sorted(self.labels), ensure_ascii=False),
+            "breadcrumb": json.dumps(self.breadcrumb, ensure_ascii=False),
+            "kind": self.kind,
+            "anchors": json.dumps(converted.anchors, ensure_ascii=False),
+        }
+        # One boolean key per label so that Chroma can filter on labels.
+        metadata.update({label_key(label): True for label in self.labels})
+        metadata["page_hash"] = content_hash(converted.markdown, metadata)
+        return Document(id_=self.page_id, text=converted.markdown, metadata=metadata)
+
+
+def label_key(label: str) -> str:
+    return f"label:{label.lower()}"
+
+
+def content_hash(text: str, metadata: dict) -> str:
+    """Hash of what ends up in the index: a page whose hash is unchanged is not re-embedded."""
+    payload = json.dumps({"text": text, "meta": metadata}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+

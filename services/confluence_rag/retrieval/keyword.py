@@ -1,0 +1,124 @@
+"""BM25 over the chunks in Chroma, kept in step with it in every query-api replica.
+
+Self-hosted Chroma has no BM25, so each replica holds an in-memory bm25s index of the chunk
+texts. Writers bump a generation record in Chroma after every change; a replica looks at that
+record at most every KEYWORD_REFRESH_S seconds and rebuilds in the background when it moved,
+serving the previous index meanwhile. Queries never read the collection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from confluence_rag.components.vector_store import ChunkStore
+from confluence_rag.retrieval.filters import SearchFilters
+from confluence_rag.retrieval.text import KeywordAnalyzer
+
+log = logging.getLogger(__name__)
+READ_BATCH = 2000
+
+
+@dataclass
+class _Snapshot:
+    generation: str
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict]
+    bm25: bm25s.BM25 | None
+
+
+@dataclass
+class KeywordHit:
+    id: str
+    score: float
+    text: str
+    metadata: dict
+
+
+def keyword_text(text: str, metadata: dict) -> str:
+    """Title, breadcrumb and headings count as words of the chunk too."""
+    return f"{metadata.get('context', '')}\n{text}"
+
+
+class KeywordIndex:
+    def __init__(self, analyzer: KeywordAnalyzer | None = None, refresh_s: float = 5.0):
+        self.analyzer = analyzer or KeywordAnalyzer()
+        self.refresh_s = refresh_s
+        self._snapshot: _Snapshot | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        self._rebuilding = False
+
+    def _build(self, store: ChunkStore, generation: str) -> _Snapshot:
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict] = []
+        offset = 0
+        while True:
+            got = store.collection.get(include=["documents", "metadatas"], limit=READ_BATCH, offset=offset)
+            ids += got["ids"]
+            texts += got["documents"]
+            metas += got["metadatas"]
+            if len(got["ids"]) < READ_BATCH:
+                break
+            offset += READ_BATCH
+        bm25 = None
+        if ids:
+            corpus = [self.analyzer(keyword_text(t, m)) or ["\x00"] for t, m in zip(texts, metas, strict=True)]
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+        log.info("keyword index built: %d chunks (generation %s)", len(ids), generation)
+        return _Snapshot(generation, ids, texts, metas, bm25)
+
+    def sync(self, store: ChunkStore) -> None:
+        """Make sure the index reflects Chroma (first call blocks; later ones refresh in background)."""
+        now = time.monotonic()
+        if self._snapshot is not None and now - self._checked_at < self.refresh_s:
+            return
+        self._checked_at = now
+        generation = store.generation()
+        if self._snapshot is not None and generation == self._snapshot.generation:
+            return
+        if self._snapshot is None:
+            with self._lock:
+                if self._snapshot is None:
+                    self._snapshot = self._build(store, generation)
+            return
+        if not self._rebuilding:
+            self._rebuilding = True
+            threading.Thread(target=self._rebuild, args=(store, generation), daemon=True).start()
+
+    def _rebuild(self, store: ChunkStore, generation: str) -> None:
+        try:
+            self._snapshot = self._build(store, generation)
+        except Exception:
+            log.exception("keyword index rebuild failed; keeping the previous one")
+        finally:
+            self._rebuilding = False
+
+    def search(self, query: str, limit: int, filters: SearchFilters) -> list[KeywordHit]:
+        snap = self._snapshot
+        if snap is None or snap.bm25 is None:
+            return []
+        vocab = snap.bm25.vocab_dict
+        tokens = [t for t in self.analyzer(query) if t in vocab]
+        if not tokens:
+            return []
+        mask = None
+        if filters.spaces or filters.labels:
+            mask = np.array([1.0 if filters.matches(m) else 0.0 for m in snap.metadatas], dtype=np.float32)
+        scores = snap.bm25.get_scores(tokens, weight_mask=mask)
+        limit = min(limit, len(scores))
+        top = np.argpartition(-scores, limit - 1)[:limit]
+        top = top[np.argsort(-scores[top])]
+        return [
+            KeywordHit(snap.ids[i], float(scores[i]), snap.texts[i], snap.metadatas[i])
+            for i in top
+            if scores[i] > 0
+        ]
