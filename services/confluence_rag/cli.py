@@ -30,8 +30,13 @@ def api(host: str = typer.Option(None, help="default: API_HOST"), port: int = ty
 
     _logging()
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
-                log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,
+    )
 
 
 @app.command()
@@ -43,8 +48,13 @@ def worker() -> None:
 
     _logging()
     settings = get_settings()
-    uvicorn.run(create_worker_app(settings), host=settings.worker_host, port=settings.worker_port,
-                log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_worker_app(settings),
+        host=settings.worker_host,
+        port=settings.worker_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,
+    )
 
 
 def _ingest(spaces: list[str], full: bool) -> None:
@@ -72,8 +82,10 @@ def _ingest(spaces: list[str], full: bool) -> None:
 
 
 @app.command()
-def ingest(space: str = typer.Argument(..., help="Confluence space key"),
-           full: bool = typer.Option(False, "--full", help="re-embed every page")) -> None:
+def ingest(
+    space: str = typer.Argument(..., help="Confluence space key"),
+    full: bool = typer.Option(False, "--full", help="re-embed every page"),
+) -> None:
     """Ingest one space in the foreground; exit code 1 on failure."""
     _ingest([space], full)
 

@@ -48,9 +48,7 @@ class Settings(BaseSettings):
     chroma_collection: str = "confluence"
 
     # --- Embeddings and chunking ------------------------------------------------------------
-    embedding_model: str = Field(
-        DEFAULT_EMBEDDING_MODEL, validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL")
-    )
+    embedding_model: str = Field(DEFAULT_EMBEDDING_MODEL, validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL"))
     embedding_query_prefix: str = ""
     embedding_passage_prefix: str = ""
     embedding_batch_size: int = 32

@@ -137,9 +137,12 @@ class ChatService:
 
     async def _generate(self, turns: list[Turn], sources) -> AsyncIterator[str]:
         budget_tokens = self.settings.llm_context_window - self.settings.llm_max_tokens - 500
-        messages = [ChatMessage(role=MessageRole.SYSTEM,
-                                content=system_prompt(sources, max(2000, budget_tokens * CHARS_PER_TOKEN)))]
-        for turn in turns[-HISTORY_MESSAGES - 1:]:
+        messages = [
+            ChatMessage(
+                role=MessageRole.SYSTEM, content=system_prompt(sources, max(2000, budget_tokens * CHARS_PER_TOKEN))
+            )
+        ]
+        for turn in turns[-HISTORY_MESSAGES - 1 :]:
             role = MessageRole.USER if turn.role == "user" else MessageRole.ASSISTANT
             messages.append(ChatMessage(role=role, content=turn.content))
         stream = await self.components.llm.astream_chat(messages)

@@ -11,9 +11,8 @@ NOT_FOUND = {
 }
 EXTRACTIVE_HEADER = {
     "fr": "*Mode extractif : aucun LLM n'est configuré. Voici les passages les plus pertinents de la "
-          "documentation.*\n\n",
-    "en": "*Extractive mode: no LLM is configured. Here are the most relevant passages of the "
-          "documentation.*\n\n",
+    "documentation.*\n\n",
+    "en": "*Extractive mode: no LLM is configured. Here are the most relevant passages of the documentation.*\n\n",
 }
 
 SYSTEM_PROMPT = """You answer questions about the company's internal documentation (Confluence).

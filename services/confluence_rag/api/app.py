@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "Internal error; see the service log."}, status_code=500)
 
     if settings.demo_content:
+
         @app.get("/demo/pages/{page_id}", response_class=HTMLResponse, include_in_schema=False)
         def demo_page(page_id: str) -> HTMLResponse:
             found = demo_html(page_id)

@@ -81,8 +81,9 @@ class ConfluenceClient:
 
     def __init__(self, settings: Settings):
         if not settings.confluence_url:
-            raise ConfluenceError("CONFLUENCE_URL is not set (base URL with context path, e.g. "
-                                  "https://example.atlassian.net/wiki).")
+            raise ConfluenceError(
+                "CONFLUENCE_URL is not set (base URL with context path, e.g. https://example.atlassian.net/wiki)."
+            )
         from llama_index.readers.confluence import ConfluenceReader
 
         self.settings = settings

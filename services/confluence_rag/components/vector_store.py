@@ -31,9 +31,7 @@ def build_chroma_client(settings: Settings) -> ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_is_remote:
         try:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
         except Exception as exc:  # chromadb raises a bare ValueError/ConnectionError here
             raise VectorStoreUnavailable(
                 f"Chroma server {settings.chroma_host}:{settings.chroma_port} unreachable: {exc}"
@@ -60,8 +58,7 @@ class ChunkStore:
 
     def bump_generation(self) -> str:
         value = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
-        self.meta.upsert(ids=[GENERATION_ID], documents=[""], metadatas=[{"value": value}],
-                         embeddings=[[0.0]])
+        self.meta.upsert(ids=[GENERATION_ID], documents=[""], metadatas=[{"value": value}], embeddings=[[0.0]])
         return value
 
     def fingerprint(self) -> dict[str, str]:

@@ -105,8 +105,9 @@ class PageChunker(TransformComponent):
                 return pieces
             budget -= longest - budget
 
-    def _node(self, doc: BaseNode, text: str, context: str, headings: list[str],
-              anchors: dict[str, str], index: int) -> TextNode:
+    def _node(
+        self, doc: BaseNode, text: str, context: str, headings: list[str], anchors: dict[str, str], index: int
+    ) -> TextNode:
         meta = dict(doc.metadata)
         meta.pop("anchors", None)
         heading = headings[-1] if headings else ""

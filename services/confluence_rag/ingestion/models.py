@@ -55,5 +55,3 @@ def content_hash(text: str, metadata: dict) -> str:
     """Hash of what ends up in the index: a page whose hash is unchanged is not re-embedded."""
     payload = json.dumps({"text": text, "meta": metadata}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-

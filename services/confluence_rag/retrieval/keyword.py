@@ -118,7 +118,5 @@ class KeywordIndex:
         top = np.argpartition(-scores, limit - 1)[:limit]
         top = top[np.argsort(-scores[top])]
         return [
-            KeywordHit(snap.ids[i], float(scores[i]), snap.texts[i], snap.metadatas[i])
-            for i in top
-            if scores[i] > 0
+            KeywordHit(snap.ids[i], float(scores[i]), snap.texts[i], snap.metadatas[i]) for i in top if scores[i] > 0
         ]

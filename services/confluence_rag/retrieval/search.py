@@ -90,8 +90,9 @@ class SearchService:
             entry["chunks"] += 1
         return [{"key": k, "pages": len(v["pages"]), "chunks": v["chunks"]} for k, v in sorted(counts.items())]
 
-    def search(self, query: str, top_k: int | None = None, filters: SearchFilters | None = None,
-               mode: str | None = None) -> list[Source]:
+    def search(
+        self, query: str, top_k: int | None = None, filters: SearchFilters | None = None, mode: str | None = None
+    ) -> list[Source]:
         top_k = top_k or self.settings.top_k
         filters = filters or SearchFilters()
         mode = mode or self.settings.retrieval_mode
