@@ -22,7 +22,7 @@ def _alias(*names: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     # --- Confluence -------------------------------------------------------------------------
     confluence_url: str = Field("", description="Base URL with context path, no trailing slash")

@@ -1,0 +1,186 @@
+"""Shared fixtures: a real Chroma server, the Confluence and LLM fakes, settings for tests.
+
+Nothing here reaches beyond loopback; the embedding model is the real bundled one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import confluence_rag  # noqa: F401  (sets the offline / no-telemetry environment first)
+import httpx
+import pytest
+from confluence_rag.settings import Settings
+
+from tests.fakes.confluence import FakeConfluence, sample_space
+from tests.fakes.llm import FakeLLM
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(
+    url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(
+                f"process exited with {proc.returncode} before {url} answered"
+            )
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+class ChromaServer:
+    def __init__(self, path: Path):
+        self.path = path
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                str(VENV_BIN / "chroma"),
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_http(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", 30, self.proc)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_confluence() -> Iterator[FakeConfluence]:
+    fake = FakeConfluence(cloud=True, page_cap=3)
+    sample_space(fake, "ENG")
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLM]:
+    fake = FakeLLM()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Settings for a test: embedded Chroma in tmp_path unless overridden; never reads .env."""
+    counter = iter(range(1000))
+
+    def make(**overrides) -> Settings:
+        values = {
+            "chroma_path": tmp_path / "chroma",
+            "state_dir": tmp_path / "state",
+            "chroma_collection": f"test{next(counter)}",
+            "confluence_max_backoff_s": 2.0,
+            "keyword_refresh_s": 0.0,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+def confluence_settings(fake: FakeConfluence) -> dict:
+    """Settings pointing at the fake, with the auth its style expects."""
+    if fake.cloud:
+        return {
+            "confluence_url": fake.base_url,
+            "confluence_cloud": True,
+            "confluence_username": fake.username,
+            "confluence_api_token": fake.api_token,
+        }
+    return {
+        "confluence_url": fake.base_url,
+        "confluence_cloud": False,
+        "confluence_pat": fake.pat,
+    }
+
+
+def llm_settings(fake: FakeLLM) -> dict:
+    return {
+        "llm_model": "openai/fake-model",
+        "llm_api_base": fake.api_base,
+        "llm_api_key": fake.api_key,
+        "llm_timeout_s": 5.0,
+        "llm_max_retries": 1,
+    }
+
+
+class ServerThread:
+    """A real uvicorn server on a free loopback port, in a thread (real HTTP, same process)."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        wait_http(self.url + "/api/health", 60)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CONFLUENCE_", "LLM_", "LITELLM_", "CHROMA_"))
+    }
+    env.update(settings_env)
+    return env

@@ -1,0 +1,25 @@
+from confluence_rag.ingestion.html_to_markdown import html_to_markdown
+
+
+def test_keeps_structure_and_drops_script_and_style_contents():
+    html = (
+        "<h1 id='P-Intro'>Intro</h1><p>Texte <strong>gras</strong></p>"
+        "<script>alert('secret')</script><style>.x{color:red}</style>"
+        "<ul><li>un</li><li>deux</li></ul>"
+        "<table><tr><th>A</th><th>B</th></tr><tr><td>1</td><td>2</td></tr></table>"
+        "<pre data-syntaxhighlighter-params='brush: python'>print('hi')\nx = 1</pre>"
+        "<h2 id='P-Suite'>Suite</h2><p>fin</p>"
+    )
+    page = html_to_markdown(html)
+    md = page.markdown
+    assert "# Intro" in md and "## Suite" in md
+    assert "**gras**" in md
+    assert "- un\n- deux" in md
+    assert "| A | B |" in md and "| 1 | 2 |" in md
+    assert "```python\nprint('hi')\nx = 1\n```" in md
+    assert "alert" not in md and "color:red" not in md
+    assert page.anchors == {"Intro": "P-Intro", "Suite": "P-Suite"}
+
+
+def test_empty_body_gives_empty_markdown():
+    assert html_to_markdown("").markdown.strip() == ""
