@@ -1,0 +1,82 @@
+import { TestBed } from '@angular/core/testing';
+import { jsonResponse } from '../testing/fixtures';
+import { App } from './app';
+import { ApiService } from './core/api.service';
+import { SpacesStore } from './core/spaces.store';
+
+describe('App', () => {
+  beforeEach(() => {
+    localStorage.clear();
+    sessionStorage.clear();
+    const api = TestBed.inject(ApiService);
+    api.fetchImpl = vi.fn(async (url: RequestInfo | URL) =>
+      String(url) === '/api/spaces'
+        ? jsonResponse(200, { spaces: [{ key: 'RH', pages: 12, chunks: 80 }, { key: 'IT', pages: 3, chunks: 9 }] })
+        : jsonResponse(404, { detail: 'Not Found' }),
+    ) as unknown as typeof fetch;
+  });
+
+  async function create() {
+    const fixture = TestBed.createComponent(App);
+    await fixture.whenStable();
+    await new Promise((r) => setTimeout(r, 0));
+    await fixture.whenStable();
+    return { fixture, el: fixture.nativeElement as HTMLElement };
+  }
+
+  it('renders the shell in French: title, sidebar, chat, sources panel', async () => {
+    const { el } = await create();
+    expect(el.querySelector('h1')?.textContent).toContain('Assistant documentation');
+    expect(el.querySelector('[data-testid="sidebar"] [data-testid="new-conversation"]')).not.toBeNull();
+    expect(el.querySelector('[data-testid="question-input"]')).not.toBeNull();
+    expect(el.querySelector('[data-testid="sources-panel"]')).not.toBeNull();
+  });
+
+  it('fills the space filter from /api/spaces and stores the choice', async () => {
+    const { el, fixture } = await create();
+    const select = el.querySelector<HTMLSelectElement>('[data-testid="space-filter"]')!;
+    expect([...select.options].map((o) => o.value)).toEqual(['', 'RH', 'IT']);
+    select.value = 'IT';
+    select.dispatchEvent(new Event('change'));
+    await fixture.whenStable();
+    expect(TestBed.inject(SpacesStore).filter()).toEqual(['IT']);
+  });
+
+  it('switches the whole page to English and back', async () => {
+    const { el, fixture } = await create();
+    el.querySelector<HTMLButtonElement>('[data-testid="lang-en"]')!.click();
+    await fixture.whenStable();
+    expect(el.querySelector('h1')?.textContent).toContain('Documentation assistant');
+    expect(el.querySelector('[data-testid="lang-en"]')?.getAttribute('aria-pressed')).toBe('true');
+    expect(el.querySelector('label[for="question"]')?.textContent).toContain('Your question');
+    el.querySelector<HTMLButtonElement>('[data-testid="lang-fr"]')!.click();
+    await fixture.whenStable();
+    expect(el.querySelector('h1')?.textContent).toContain('Assistant documentation');
+  });
+
+  it('opens the ingestion panel in place of the chat and comes back', async () => {
+    const { el, fixture } = await create();
+    const toggle = el.querySelector<HTMLButtonElement>('[data-testid="admin-toggle"]')!;
+    toggle.click();
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid="ingest-panel"]')).not.toBeNull();
+    expect(el.querySelector('[data-testid="question-input"]')).toBeNull();
+    expect(toggle.getAttribute('aria-pressed')).toBe('true');
+    toggle.click();
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid="question-input"]')).not.toBeNull();
+  });
+
+  it('toggles the conversation drawer with an expanded state, Escape closes it', async () => {
+    const { el, fixture } = await create();
+    const toggle = el.querySelector<HTMLButtonElement>('[data-testid="sidebar-toggle"]')!;
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+    toggle.click();
+    await fixture.whenStable();
+    expect(toggle.getAttribute('aria-expanded')).toBe('true');
+    expect(el.querySelector('[data-testid="sidebar"]')?.classList.contains('open')).toBe(true);
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    await fixture.whenStable();
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+  });
+});

@@ -1,0 +1,144 @@
+import { Injectable } from '@angular/core';
+import { ApiError, detailFromBody, errorFromResponse, isAbortError } from './api-error';
+import { ChatEvent, ChatRequest, IngestJob, SpaceInfo } from './models';
+import { SseParser } from './sse';
+
+/**
+ * The query API over `fetch`, with relative URLs so the app works behind nginx or served
+ * by the API itself. Every failure becomes an ApiError; an abort is rethrown as is.
+ */
+@Injectable({ providedIn: 'root' })
+export class ApiService {
+  /** Overridable in tests. */
+  fetchImpl: typeof fetch = (...args) => fetch(...args);
+
+  async spaces(): Promise<SpaceInfo[]> {
+    const body = await this.json<{ spaces: SpaceInfo[] }>('/api/spaces');
+    return body.spaces ?? [];
+  }
+
+  async listJobs(token: string): Promise<IngestJob[]> {
+    const body = await this.json<{ jobs: IngestJob[] }>('/api/ingest/jobs', {
+      headers: authHeaders(token),
+    });
+    return body.jobs ?? [];
+  }
+
+  startJob(token: string, spaceKey: string, full = false): Promise<IngestJob> {
+    return this.json<IngestJob>('/api/ingest/jobs', {
+      method: 'POST',
+      headers: { ...authHeaders(token), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ space_key: spaceKey, full }),
+    });
+  }
+
+  getJob(token: string, id: string): Promise<IngestJob> {
+    return this.json<IngestJob>(`/api/ingest/jobs/${encodeURIComponent(id)}`, {
+      headers: authHeaders(token),
+    });
+  }
+
+  /**
+   * POST /api/chat and yield its SSE events as they arrive. EventSource cannot POST, so the
+   * body is read with a stream reader. Pass an AbortSignal to stop; the abort error propagates.
+   * A stream that ends without `done` or `error` yields a synthetic error event.
+   */
+  async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
+    const response = await this.send('/api/chat', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify(request),
+      signal,
+    });
+    if (!response.body) throw new ApiError(response.status, null, 'stream');
+
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new SseParser();
+    let finished = false;
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+        const events = [...parser.feed(text), ...(done ? parser.flush() : [])];
+        for (const raw of events) {
+          const event = toChatEvent(raw.event, raw.data);
+          if (!event) continue;
+          if (event.type === 'done' || event.type === 'error') finished = true;
+          yield event;
+          if (finished) return;
+        }
+        if (done) break;
+      }
+    } finally {
+      // Closes the connection when we stop reading early (error event, abort); no-op at the end.
+      reader.cancel().catch(() => undefined);
+    }
+    if (!finished) throw new ApiError(response.status, null, 'stream');
+  }
+
+  private async json<T>(url: string, init: RequestInit = {}): Promise<T> {
+    const response = await this.send(url, {
+      ...init,
+      headers: { Accept: 'application/json', ...(init.headers as Record<string, string>) },
+    });
+    try {
+      return (await response.json()) as T;
+    } catch {
+      throw new ApiError(response.status, null);
+    }
+  }
+
+  private async send(url: string, init: RequestInit): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, init);
+    } catch (err) {
+      if (isAbortError(err)) throw err;
+      throw new ApiError(0, null, 'network');
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  }
+}
+
+function authHeaders(token: string): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** Decodes one SSE event of the chat stream; unknown event types are ignored (null). */
+export function toChatEvent(type: string, data: string): ChatEvent | null {
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    if (type === 'error') return { type: 'error', status: 0, message: data };
+    return null;
+  }
+  switch (type) {
+    case 'sources':
+      return {
+        type: 'sources',
+        sources: Array.isArray(payload['sources']) ? (payload['sources'] as never) : [],
+        mode: payload['mode'] === 'extractive' ? 'extractive' : 'llm',
+        query: typeof payload['query'] === 'string' ? payload['query'] : '',
+      };
+    case 'token':
+      return { type: 'token', text: typeof payload['text'] === 'string' ? payload['text'] : '' };
+    case 'done':
+      return {
+        type: 'done',
+        mode: payload['mode'] === 'extractive' ? 'extractive' : 'llm',
+        answer_found: payload['answer_found'] !== false,
+        timings: (payload['timings'] as never) ?? undefined,
+      };
+    case 'error':
+      return {
+        type: 'error',
+        status: typeof payload['status'] === 'number' ? payload['status'] : 0,
+        message: detailFromBody(payload) ?? '',
+      };
+    default:
+      return null;
+  }
+}

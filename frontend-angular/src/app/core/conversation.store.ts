@@ -1,0 +1,153 @@
+import { Injectable, computed, signal } from '@angular/core';
+import { ChatMessage, Conversation } from './models';
+import { newId, readStorage, writeStorage } from './storage';
+
+export const CONVERSATIONS_STORAGE_KEY = 'confluence-rag.conversations.v1';
+const MAX_CONVERSATIONS = 50;
+const TITLE_LENGTH = 60;
+
+/**
+ * Conversations as signals, persisted in localStorage. `activeId === null` is a fresh,
+ * not-yet-saved conversation: it is created by the first message sent.
+ * Streaming token updates pass `persist: false`; the final state is saved when the answer ends.
+ */
+@Injectable({ providedIn: 'root' })
+export class ConversationStore {
+  private readonly state = signal<Conversation[]>(loadConversations());
+  private readonly activeIdState = signal<string | null>(null);
+
+  /** Most recently updated first. */
+  readonly conversations = computed(() =>
+    [...this.state()].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)),
+  );
+  readonly activeId = this.activeIdState.asReadonly();
+  readonly active = computed(() => this.state().find((c) => c.id === this.activeIdState()) ?? null);
+  readonly messages = computed(() => this.active()?.messages ?? []);
+
+  /** Starts a fresh conversation (it is stored when its first message is added). */
+  startNew(): void {
+    this.activeIdState.set(null);
+  }
+
+  select(id: string): void {
+    if (this.state().some((c) => c.id === id)) this.activeIdState.set(id);
+  }
+
+  delete(id: string): void {
+    this.commit(this.state().filter((c) => c.id !== id));
+    if (this.activeIdState() === id) this.activeIdState.set(null);
+  }
+
+  /** Returns the active conversation's id, creating and selecting one if needed. */
+  ensureActive(firstQuestion: string): string {
+    const current = this.active();
+    if (current) return current.id;
+    const now = new Date().toISOString();
+    const conversation: Conversation = {
+      id: newId(),
+      title: makeTitle(firstQuestion),
+      createdAt: now,
+      updatedAt: now,
+      messages: [],
+    };
+    this.commit([conversation, ...this.state()]);
+    this.activeIdState.set(conversation.id);
+    return conversation.id;
+  }
+
+  addMessage(conversationId: string, message: ChatMessage): void {
+    this.updateConversation(conversationId, (c) => ({ ...c, messages: [...c.messages, message] }));
+  }
+
+  updateMessage(
+    conversationId: string,
+    messageId: string,
+    patch: Partial<ChatMessage> | ((m: ChatMessage) => Partial<ChatMessage>),
+    options: { persist?: boolean } = {},
+  ): void {
+    this.updateConversation(
+      conversationId,
+      (c) => ({
+        ...c,
+        messages: c.messages.map((m) =>
+          m.id === messageId ? { ...m, ...(typeof patch === 'function' ? patch(m) : patch) } : m,
+        ),
+      }),
+      options.persist ?? true,
+    );
+  }
+
+  removeMessage(conversationId: string, messageId: string): void {
+    this.updateConversation(conversationId, (c) => ({
+      ...c,
+      messages: c.messages.filter((m) => m.id !== messageId),
+    }));
+  }
+
+  private updateConversation(
+    id: string,
+    change: (c: Conversation) => Conversation,
+    persist = true,
+  ): void {
+    const next = this.state().map((c) =>
+      c.id === id ? { ...change(c), updatedAt: new Date().toISOString() } : c,
+    );
+    if (persist) this.commit(next);
+    else this.state.set(next);
+  }
+
+  private commit(conversations: Conversation[]): void {
+    const kept = [...conversations]
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+      .slice(0, MAX_CONVERSATIONS);
+    this.state.set(kept);
+    writeStorage(localStorage, CONVERSATIONS_STORAGE_KEY, JSON.stringify(kept));
+  }
+}
+
+export function makeTitle(question: string): string {
+  const oneLine = question.replace(/\s+/g, ' ').trim();
+  return oneLine.length > TITLE_LENGTH ? `${oneLine.slice(0, TITLE_LENGTH - 1)}…` : oneLine;
+}
+
+/** Reads stored conversations, dropping anything malformed. An answer still streaming when
+ * the page was closed is restored as stopped. */
+export function loadConversations(): Conversation[] {
+  const raw = readStorage(localStorage, CONVERSATIONS_STORAGE_KEY);
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  return parsed.filter(isConversation).map((c) => ({
+    ...c,
+    messages: c.messages
+      .filter(isMessage)
+      .map((m) => (m.status === 'streaming' ? { ...m, status: 'stopped' as const } : m)),
+  }));
+}
+
+function isConversation(value: unknown): value is Conversation {
+  const c = value as Conversation;
+  return (
+    !!c &&
+    typeof c.id === 'string' &&
+    typeof c.title === 'string' &&
+    typeof c.updatedAt === 'string' &&
+    typeof c.createdAt === 'string' &&
+    Array.isArray(c.messages)
+  );
+}
+
+function isMessage(value: unknown): value is ChatMessage {
+  const m = value as ChatMessage;
+  return (
+    !!m &&
+    typeof m.id === 'string' &&
+    (m.role === 'user' || m.role === 'assistant') &&
+    typeof m.content === 'string'
+  );
+}

@@ -1,0 +1,48 @@
+import { TestBed } from '@angular/core/testing';
+import { EN, FR } from './i18n.dictionary';
+import { I18nService, LANG_STORAGE_KEY } from './i18n.service';
+
+describe('I18nService', () => {
+  beforeEach(() => localStorage.clear());
+
+  it('speaks French by default and sets <html lang>', () => {
+    const i18n = TestBed.inject(I18nService);
+    expect(i18n.lang()).toBe('fr');
+    expect(i18n.t('chat.send')).toBe('Envoyer');
+    expect(document.documentElement.lang).toBe('fr');
+  });
+
+  it('switches to English, persists the choice and updates <html lang>', () => {
+    const i18n = TestBed.inject(I18nService);
+    i18n.setLang('en');
+    expect(i18n.t('chat.send')).toBe('Send');
+    expect(localStorage.getItem(LANG_STORAGE_KEY)).toBe('en');
+    expect(document.documentElement.lang).toBe('en');
+  });
+
+  it('restores the stored language on start and ignores an unknown one', () => {
+    localStorage.setItem(LANG_STORAGE_KEY, 'en');
+    expect(TestBed.inject(I18nService).t('chat.stop')).toBe('Stop');
+    TestBed.resetTestingModule();
+    localStorage.setItem(LANG_STORAGE_KEY, 'de');
+    expect(TestBed.inject(I18nService).lang()).toBe('fr');
+  });
+
+  it('fills {placeholders} and leaves unknown ones visible', () => {
+    const i18n = TestBed.inject(I18nService);
+    expect(i18n.t('admin.progress', { done: 4, total: 12 })).toBe('4 / 12 pages');
+    expect(i18n.t('admin.progress', { done: 4 })).toBe('4 / {total} pages');
+  });
+
+  it('formats numbers for the current language', () => {
+    const i18n = TestBed.inject(I18nService);
+    expect(i18n.number(1.25, 1)).toMatch(/^1,[23]$/);
+    i18n.setLang('en');
+    expect(i18n.number(1.25, 1)).toMatch(/^1\.[23]$/);
+  });
+
+  it('has an English text for every French key, and no empty text', () => {
+    expect(Object.keys(EN).sort()).toEqual(Object.keys(FR).sort());
+    for (const text of [...Object.values(FR), ...Object.values(EN)]) expect(text.trim()).not.toBe('');
+  });
+});

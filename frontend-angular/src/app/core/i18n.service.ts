@@ -1,0 +1,55 @@
+import { DOCUMENT, Injectable, inject, signal } from '@angular/core';
+import { Dictionary, EN, FR, I18nKey } from './i18n.dictionary';
+import { readStorage, writeStorage } from './storage';
+
+export type Lang = 'fr' | 'en';
+export const LANGS: readonly Lang[] = ['fr', 'en'];
+const DICTIONARIES: Record<Lang, Dictionary> = { fr: FR, en: EN };
+export const LANG_STORAGE_KEY = 'confluence-rag.lang';
+
+/**
+ * Runtime translations: French by default, English selectable; the choice is kept in
+ * localStorage. `t()` reads the `lang` signal, so templates calling it re-render on switch.
+ */
+@Injectable({ providedIn: 'root' })
+export class I18nService {
+  private readonly document = inject(DOCUMENT);
+  private readonly current = signal<Lang>(initialLang());
+  readonly lang = this.current.asReadonly();
+
+  constructor() {
+    this.document.documentElement.lang = this.current();
+  }
+
+  setLang(lang: Lang): void {
+    this.current.set(lang);
+    this.document.documentElement.lang = lang;
+    writeStorage(localStorage, LANG_STORAGE_KEY, lang);
+  }
+
+  /** Translates `key`, replacing `{name}` placeholders with `params.name`. */
+  t(key: I18nKey, params?: Record<string, string | number>): string {
+    const text = DICTIONARIES[this.current()][key] ?? key;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, (m, name: string) =>
+      name in params ? String(params[name]) : m,
+    );
+  }
+
+  /** Locale-aware number formatting (1 234,5 in French). */
+  number(value: number, maximumFractionDigits = 1): string {
+    return new Intl.NumberFormat(this.current(), { maximumFractionDigits }).format(value);
+  }
+
+  dateTime(iso: string | null | undefined): string {
+    if (!iso) return '';
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    return new Intl.DateTimeFormat(this.current(), { dateStyle: 'short', timeStyle: 'short' }).format(date);
+  }
+}
+
+function initialLang(): Lang {
+  const stored = readStorage(localStorage, LANG_STORAGE_KEY);
+  return stored === 'en' || stored === 'fr' ? stored : 'fr';
+}

@@ -1,0 +1,41 @@
+import { TestBed } from '@angular/core/testing';
+import { source } from '../../testing/fixtures';
+import { SourcesPanel } from './sources-panel';
+
+describe('SourcesPanel', () => {
+  it('shows a hint when there are no sources', async () => {
+    const fixture = TestBed.createComponent(SourcesPanel);
+    await fixture.whenStable();
+    expect(fixture.nativeElement.textContent).toContain('Les sources de la réponse apparaîtront ici.');
+    expect(fixture.nativeElement.querySelector('[data-testid="source"]')).toBeNull();
+  });
+
+  it('lists each source with its title as a link, space, breadcrumb and snippet', async () => {
+    const fixture = TestBed.createComponent(SourcesPanel);
+    fixture.componentRef.setInput('sources', [source(1), source(2, { title: 'Télétravail', space_key: 'IT', breadcrumb: [] , heading: null })]);
+    await fixture.whenStable();
+    const items = fixture.nativeElement.querySelectorAll('[data-testid="source"]') as NodeListOf<HTMLElement>;
+    expect(items).toHaveLength(2);
+
+    const link = items[0].querySelector<HTMLAnchorElement>('[data-testid="source-link"]')!;
+    expect(link.textContent).toBe('Page 1');
+    expect(link.getAttribute('href')).toBe(source(1).url);
+    expect(link.getAttribute('target')).toBe('_blank');
+    expect(items[0].id).toBe('source-1');
+    expect(items[0].querySelector('.badge')?.textContent).toBe('RH');
+    expect(items[0].querySelector('[data-testid="source-breadcrumb"]')?.textContent).toContain('Accueil RH');
+    expect(items[0].querySelector('[data-testid="source-breadcrumb"]')?.textContent).toContain('Poser un congé');
+    expect(items[0].querySelector('[data-testid="source-snippet"]')?.textContent).toBe('Extrait 1');
+
+    expect(items[1].querySelector('.badge')?.textContent).toBe('IT');
+    expect(items[1].querySelector('[data-testid="source-breadcrumb"]')).toBeNull();
+  });
+
+  it('does not make a link of a non-http URL', async () => {
+    const fixture = TestBed.createComponent(SourcesPanel);
+    fixture.componentRef.setInput('sources', [source(1, { url: 'javascript:alert(1)' })]);
+    await fixture.whenStable();
+    expect(fixture.nativeElement.querySelector('a')).toBeNull();
+    expect(fixture.nativeElement.textContent).toContain('Page 1');
+  });
+});
