@@ -33,15 +33,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_http(
-    url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None
-) -> None:
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"process exited with {proc.returncode} before {url} answered"
-            )
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -157,9 +153,7 @@ class ServerThread:
         import uvicorn
 
         self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -177,10 +171,6 @@ class ServerThread:
 
 
 def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CONFLUENCE_", "LLM_", "LITELLM_", "CHROMA_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFLUENCE_", "LLM_", "LITELLM_", "CHROMA_"))}
     env.update(settings_env)
     return env

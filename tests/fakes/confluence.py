@@ -77,11 +77,7 @@ class FakeConfluence:
         forbidden_spaces: tuple[str, ...] = (),
     ):
         self.cloud = cloud
-        self.context = (
-            context_path
-            if context_path is not None
-            else ("/wiki" if cloud else "/confluence")
-        )
+        self.context = context_path if context_path is not None else ("/wiki" if cloud else "/confluence")
         self.page_cap = page_cap
         self.username, self.api_token, self.pat = username, api_token, pat
         self.forbidden_spaces = set(forbidden_spaces)
@@ -128,9 +124,7 @@ class FakeConfluence:
             self.pages[page_id] = page
         return page
 
-    def edit_page(
-        self, page_id: str, *, html: str | None = None, title: str | None = None
-    ) -> FakePage:
+    def edit_page(self, page_id: str, *, html: str | None = None, title: str | None = None) -> FakePage:
         page = self.pages[page_id]
         if html is not None:
             page.html = html
@@ -143,9 +137,7 @@ class FakeConfluence:
     def delete_page(self, page_id: str) -> None:
         self.pages.pop(page_id)
 
-    def move_page(
-        self, page_id: str, *, space: str | None = None, parent: str | None = None
-    ) -> None:
+    def move_page(self, page_id: str, *, space: str | None = None, parent: str | None = None) -> None:
         page = self.pages[page_id]
         if space:
             page.space = space
@@ -160,14 +152,10 @@ class FakeConfluence:
     def restrict(self, page_id: str, restricted: bool = True) -> None:
         self.pages[page_id].restricted = restricted
 
-    def add_attachment(
-        self, page_id: str, title: str, media_type: str, data: bytes
-    ) -> FakeAttachment:
+    def add_attachment(self, page_id: str, title: str, media_type: str, data: bytes) -> FakeAttachment:
         with self._lock:
             self._next_id += 1
-            att = FakeAttachment(
-                f"att{self._next_id}", page_id, title, media_type, data
-            )
+            att = FakeAttachment(f"att{self._next_id}", page_id, title, media_type, data)
             self.attachments[att.id] = att
         return att
 
@@ -180,9 +168,7 @@ class FakeConfluence:
         path_contains: str = "",
         delay_s: float = 0.0,
     ) -> None:
-        self.failures.append(
-            Failure(status, times, retry_after, path_contains, delay_s)
-        )
+        self.failures.append(Failure(status, times, retry_after, path_contains, delay_s))
 
     # --- server -------------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -222,11 +208,7 @@ class FakeConfluence:
 
     def webui(self, page: FakePage) -> str:
         slug = quote_plus(page.title)
-        return (
-            f"/spaces/{page.space}/pages/{page.id}/{slug}"
-            if self.cloud
-            else f"/display/{page.space}/{slug}"
-        )
+        return f"/spaces/{page.space}/pages/{page.id}/{slug}" if self.cloud else f"/display/{page.space}/{slug}"
 
     def content(self, page: FakePage, expand: str) -> dict:
         base = f"http://127.0.0.1:{self.port}{self.context}"
@@ -251,9 +233,7 @@ class FakeConfluence:
         }
         wants = set(expand.split(",")) if expand else set()
         if any(w.startswith("body.export_view") for w in wants):
-            data["body"] = {
-                "export_view": {"value": page.html, "representation": "export_view"}
-            }
+            data["body"] = {"export_view": {"value": page.html, "representation": "export_view"}}
         if any(w.startswith("body.storage") for w in wants):
             data.setdefault("body", {})["storage"] = {
                 "value": page.html,
@@ -273,9 +253,7 @@ class FakeConfluence:
                     "displayName": page.author,
                 }
             )
-            when = page.when.isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z" if self.cloud else "+00:00"
-            )
+            when = page.when.isoformat(timespec="milliseconds").replace("+00:00", "Z" if self.cloud else "+00:00")
             data["version"] = {
                 "number": page.version,
                 "when": when,
@@ -295,10 +273,7 @@ class FakeConfluence:
         if "metadata.labels" in wants:
             data["metadata"] = {
                 "labels": {
-                    "results": [
-                        {"prefix": "global", "name": lbl, "id": str(i)}
-                        for i, lbl in enumerate(page.labels)
-                    ],
+                    "results": [{"prefix": "global", "name": lbl, "id": str(i)} for i, lbl in enumerate(page.labels)],
                     "start": 0,
                     "limit": 200,
                     "size": len(page.labels),
@@ -382,9 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _error(self, status: int, message: str) -> None:
-        reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(
-            status, "Error"
-        )
+        reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
         self._send(
             status,
             {
@@ -413,9 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _injected_failure(self) -> bool:
         fake = self.owner
         with fake._lock:
-            failure = next(
-                (f for f in fake.failures if f.path_contains in self.path), None
-            )
+            failure = next((f for f in fake.failures if f.path_contains in self.path), None)
             if failure is None:
                 return False
             failure.times -= 1
@@ -426,9 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
             if failure.status == 0:
                 return False
         headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
-        self._send(
-            failure.status, {"message": f"injected {failure.status}"}, headers=headers
-        )
+        self._send(failure.status, {"message": f"injected {failure.status}"}, headers=headers)
         return True
 
     def do_GET(self) -> None:
@@ -448,9 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "Not Found")
             return
         path = url.path[len(fake.context) :]
-        query = {
-            k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()
-        }
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         try:
             self._route(path, query)
         except CqlError as exc:
@@ -481,27 +448,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._space_listing(q)
         elif m := re.fullmatch(r"/rest/api/content/([^/]+)", path):
             page = fake.pages.get(m.group(1))
-            if (
-                page is None
-                or not fake.visible(page)
-                or page.space in fake.forbidden_spaces
-            ):
-                self._error(
-                    404, f"No content found with id: ContentId{{id={m.group(1)}}}"
-                )
+            if page is None or not fake.visible(page) or page.space in fake.forbidden_spaces:
+                self._error(404, f"No content found with id: ContentId{{id={m.group(1)}}}")
             else:
                 self._send(200, fake.content(page, q.get("expand", "")))
-        elif m := re.fullmatch(
-            r"/rest/api/content/([^/]+)/child/(page|folder|attachment)", path
-        ):
+        elif m := re.fullmatch(r"/rest/api/content/([^/]+)/child/(page|folder|attachment)", path):
             self._children(m.group(1), m.group(2), q)
         elif m := re.fullmatch(r"/download/attachments/([^/]+)/(.+)", path):
             att = next(
-                (
-                    a
-                    for a in fake.attachments.values()
-                    if a.page_id == m.group(1) and quote(a.title) == m.group(2)
-                ),
+                (a for a in fake.attachments.values() if a.page_id == m.group(1) and quote(a.title) == m.group(2)),
                 None,
             )
             if att is None:
@@ -528,25 +483,19 @@ class _Handler(BaseHTTPRequestHandler):
         matches = [
             p
             for p in fake.pages.values()
-            if fake.visible(p)
-            and p.space not in fake.forbidden_spaces
-            and pred(fake.cql_view(p))
+            if fake.visible(p) and p.space not in fake.forbidden_spaces and pred(fake.cql_view(p))
         ]
         if order:
             key, desc = order
             matches.sort(
-                key=lambda p: fake.cql_view(p).get(
-                    key.replace("lastmodified", "lastmodified")
-                ),
+                key=lambda p: fake.cql_view(p).get(key.replace("lastmodified", "lastmodified")),
                 reverse=desc,
             )
         else:
             matches.sort(key=lambda p: p.position)
         start, limit = self._window(q)
         if q.get("cursor"):  # Cloud: the cursor defines the position, start is ignored
-            start = int(
-                base64.urlsafe_b64decode(q["cursor"].encode()).decode().split(":")[1]
-            )
+            start = int(base64.urlsafe_b64decode(q["cursor"].encode()).decode().split(":")[1])
         window = matches[start : start + limit]
         next_link = None
         if start + len(window) < len(matches):
@@ -554,9 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
             if "expand" in q:
                 params["expand"] = q["expand"]
             if fake.cloud:
-                cursor = base64.urlsafe_b64encode(
-                    f"raw:{start + len(window)}".encode()
-                ).decode()
+                cursor = base64.urlsafe_b64encode(f"raw:{start + len(window)}".encode()).decode()
                 next_link = f"/rest/api/content/search?next=true&cursor={quote(cursor)}&{urlencode(params)}"
             else:
                 next_link = f"/rest/api/content/search?{urlencode({**params, 'start': start + len(window)})}"
@@ -578,16 +525,11 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.owner
         space = q.get("spaceKey")
         kind = q.get("type", "page")
-        statuses = {"any": {"current", "trashed"}}.get(
-            q.get("status", "current"), {q.get("status", "current")}
-        )
+        statuses = {"any": {"current", "trashed"}}.get(q.get("status", "current"), {q.get("status", "current")})
         matches = [
             p
             for p in fake.pages.values()
-            if (not space or p.space == space)
-            and p.type == kind
-            and p.status in statuses
-            and not p.restricted
+            if (not space or p.space == space) and p.type == kind and p.status in statuses and not p.restricted
         ]
         start, limit = self._window(q)
         window = matches[start : start + limit]
@@ -595,9 +537,7 @@ class _Handler(BaseHTTPRequestHandler):
         if start + len(window) < len(matches):
             next_link = f"/rest/api/content?spaceKey={space}&type={kind}&limit={limit}&start={start + len(window)}"
         results = [fake.content(p, q.get("expand", "")) for p in window]
-        self._send(
-            200, _envelope(results, start, limit, self._base(), fake.context, next_link)
-        )
+        self._send(200, _envelope(results, start, limit, self._base(), fake.context, next_link))
 
     def _children(self, page_id: str, kind: str, q: dict) -> None:
         fake = self.owner
@@ -613,20 +553,14 @@ class _Handler(BaseHTTPRequestHandler):
             items = [a for a in fake.attachments.values() if a.page_id == page_id]
             results = [self._attachment(a) for a in items[start : start + limit]]
         elif kind == "page":
-            items = [
-                p
-                for p in fake.pages.values()
-                if p.parent == page_id and fake.visible(p)
-            ]
+            items = [p for p in fake.pages.values() if p.parent == page_id and fake.visible(p)]
             results = [fake.content(p, "") for p in items[start : start + limit]]
         else:
             items, results = [], []
         next_link = None
         if start + len(results) < len(items):
             next_link = f"/rest/api/content/{page_id}/child/{kind}?limit={limit}&start={start + len(results)}"
-        self._send(
-            200, _envelope(results, start, limit, self._base(), fake.context, next_link)
-        )
+        self._send(200, _envelope(results, start, limit, self._base(), fake.context, next_link))
 
     def _attachment(self, att: FakeAttachment) -> dict:
         download = f"/download/attachments/{att.page_id}/{quote(att.title)}?version={att.version}&api=v2"
@@ -651,8 +585,7 @@ def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:
     root = fake.add_page(
         key,
         "Engineering handbook",
-        "<h1 id='Handbook-Welcome'>Welcome</h1>"
-        "<p>This handbook explains how the engineering team works.</p>",
+        "<h1 id='Handbook-Welcome'>Welcome</h1><p>This handbook explains how the engineering team works.</p>",
         labels=["handbook"],
     )
     deploy = fake.add_page(
@@ -704,9 +637,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument(
-        "--server", action="store_true", help="Server/DC style instead of Cloud"
-    )
+    parser.add_argument("--server", action="store_true", help="Server/DC style instead of Cloud")
     parser.add_argument("--space", default="ENG")
     args = parser.parse_args()
     fake = FakeConfluence(cloud=not args.server)

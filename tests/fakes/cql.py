@@ -201,11 +201,7 @@ def _field_pred(field: str, op: str, values: list[str]) -> Predicate:
 
     def get(p: dict) -> list[str]:
         value = p.get("id" if field == "content" else field)
-        return (
-            [str(v) for v in value]
-            if isinstance(value, list | set | tuple)
-            else [str(value)]
-        )
+        return [str(v) for v in value] if isinstance(value, list | set | tuple) else [str(value)]
 
     lowered = [v.lower() for v in values]
     if op in ("=", "in"):

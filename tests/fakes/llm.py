@@ -94,18 +94,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         fake = self.owner
-        body = json.loads(
-            self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"
-        )
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         body["_authorization"] = self.headers.get("Authorization", "")
         fake.requests.append(body)
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._json(404, {"error": {"message": "not found"}})
             return
-        if (
-            fake.mode == "unauthorized"
-            or body["_authorization"] != f"Bearer {fake.api_key}"
-        ):
+        if fake.mode == "unauthorized" or body["_authorization"] != f"Bearer {fake.api_key}":
             self._json(
                 401,
                 {
@@ -117,9 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         if fake.mode == "error" and not _is_condense(body):
-            self._json(
-                500, {"error": {"message": "internal failure", "type": "server_error"}}
-            )
+            self._json(500, {"error": {"message": "internal failure", "type": "server_error"}})
             return
         if fake.mode == "hang":
             time.sleep(fake.hang_s)
@@ -156,11 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
         words = re.findall(r"\S+\s*", text)
         try:
             for i, word in enumerate(words):
-                delta = (
-                    {"role": "assistant", "content": word}
-                    if i == 0
-                    else {"content": word}
-                )
+                delta = {"role": "assistant", "content": word} if i == 0 else {"content": word}
                 chunk = {
                     "id": "chatcmpl-fake",
                     "object": "chat.completion.chunk",
@@ -194,9 +183,7 @@ def main() -> None:
     parser.add_argument("--token-delay", type=float, default=0.05)
     args = parser.parse_args()
     fake = FakeLLM(token_delay_s=args.token_delay)
-    print(
-        f"fake LLM at {fake.start(port=args.port)} (api key {fake.api_key})", flush=True
-    )
+    print(f"fake LLM at {fake.start(port=args.port)} (api key {fake.api_key})", flush=True)
     threading.Event().wait()
 
 

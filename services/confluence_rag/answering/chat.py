@@ -53,8 +53,10 @@ def llm_error(exc: Exception) -> tuple[int, str]:
     name = type(exc).__name__
     if "Timeout" in name:
         return 504, "The language model did not answer in time. Try again in a moment."
-    if "Connection" in name or "ServiceUnavailable" in name or "InternalServer" in name:
+    if "Connection" in name or "ServiceUnavailable" in name:
         return 503, "The language model service is unreachable. Try again in a moment."
+    if "InternalServer" in name:  # LiteLLM also reports a refused connection this way
+        return 502, "The language model service failed or is unreachable. Try again in a moment."
     if "RateLimit" in name:
         return 503, "The language model service is rate limiting requests. Try again in a moment."
     if "Authentication" in name or "PermissionDenied" in name:

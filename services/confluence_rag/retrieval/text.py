@@ -13,6 +13,36 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
 _WORD = re.compile(r"[a-z0-9]+")
+# Question words that bm25s' lists keep but that carry no topic in a question.
+_QUESTION_WORDS = (
+    "comment",
+    "pourquoi",
+    "quand",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "combien",
+    "ou",
+    "faut",
+    "peut",
+    "peux",
+    "dois",
+    "doit",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "should",
+    "how",
+    "what",
+    "when",
+    "which",
+    "why",
+    "who",
+    "where",
+)
 
 
 def fold(text: str) -> str:
@@ -23,7 +53,7 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    return frozenset(fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN))
+    return frozenset(fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *_QUESTION_WORDS))
 
 
 class KeywordAnalyzer:

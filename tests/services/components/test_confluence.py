@@ -25,18 +25,12 @@ def any_fake(request):
 
 
 def test_lists_every_page_with_metadata_across_pages(any_fake, make_settings):
-    client = ConfluenceClient(
-        make_settings(**confluence_settings(any_fake), confluence_page_batch=50)
-    )
+    client = ConfluenceClient(make_settings(**confluence_settings(any_fake), confluence_page_batch=50))
     pages = list(client.iter_space_pages("ENG"))
 
-    assert sorted(p.title for p in pages) == sorted(
-        p.title for p in any_fake.pages.values()
-    )
+    assert sorted(p.title for p in pages) == sorted(p.title for p in any_fake.pages.values())
     searches = [r for r in any_fake.requests if "/content/search" in r]
-    assert (
-        len(searches) == 3
-    )  # 5 pages, server cap 2: the client followed the next links
+    assert len(searches) == 3  # 5 pages, server cap 2: the client followed the next links
     if any_fake.cloud:
         assert any("cursor=" in r for r in searches[1:])
     else:
@@ -44,14 +38,8 @@ def test_lists_every_page_with_metadata_across_pages(any_fake, make_settings):
     rollback = next(p for p in pages if p.title == "Rollback procedure")
     assert rollback.breadcrumb == ["Engineering handbook", "Deployment guide"]
     assert rollback.labels == ["ops"] and rollback.space_key == "ENG"
-    assert (
-        rollback.version == 1
-        and rollback.last_modified
-        and rollback.author == "Alice Martin"
-    )
-    assert rollback.url == any_fake.base_url + any_fake.webui(
-        any_fake.pages[rollback.page_id]
-    )
+    assert rollback.version == 1 and rollback.last_modified and rollback.author == "Alice Martin"
+    assert rollback.url == any_fake.base_url + any_fake.webui(any_fake.pages[rollback.page_id])
     assert "<table>" in rollback.html
 
 
@@ -59,9 +47,7 @@ def test_list_page_ids_asks_for_no_bodies(fake_confluence, make_settings):
     client = ConfluenceClient(make_settings(**confluence_settings(fake_confluence)))
     ids = client.list_page_ids("ENG")
     assert ids == set(fake_confluence.pages)
-    assert all(
-        "expand" not in r for r in fake_confluence.requests if "/content/search" in r
-    )
+    assert all("expand" not in r for r in fake_confluence.requests if "/content/search" in r)
 
 
 def test_unknown_space_is_a_clear_error(fake_confluence, make_settings):
@@ -79,9 +65,7 @@ def test_wrong_credentials_name_the_settings_to_fix(fake_confluence, make_settin
     )
     with pytest.raises(ConfluenceAuthError) as err:
         ConfluenceClient(settings).get_space("ENG")
-    assert "CONFLUENCE_API_TOKEN" in str(err.value) and "wrong-secret" not in str(
-        err.value
-    )
+    assert "CONFLUENCE_API_TOKEN" in str(err.value) and "wrong-secret" not in str(err.value)
 
 
 def test_forbidden_space_is_a_403_with_a_hint(make_settings):
@@ -90,9 +74,7 @@ def test_forbidden_space_is_a_403_with_a_hint(make_settings):
     fake.start()
     try:
         with pytest.raises(ConfluenceAuthError, match="403"):
-            ConfluenceClient(make_settings(**confluence_settings(fake))).get_space(
-                "SECRET"
-            )
+            ConfluenceClient(make_settings(**confluence_settings(fake))).get_space("SECRET")
     finally:
         fake.stop()
 
@@ -103,9 +85,7 @@ def test_missing_credentials_are_reported_before_any_request(make_settings):
 
 
 def test_429_with_retry_after_is_retried_then_succeeds(fake_confluence, make_settings):
-    fake_confluence.fail_next(
-        429, times=2, retry_after="1", path_contains="/content/search"
-    )
+    fake_confluence.fail_next(429, times=2, retry_after="1", path_contains="/content/search")
     client = ConfluenceClient(make_settings(**confluence_settings(fake_confluence)))
     start = time.monotonic()
     pages = list(client.iter_space_pages("ENG"))
@@ -115,40 +95,26 @@ def test_429_with_retry_after_is_retried_then_succeeds(fake_confluence, make_set
     assert first[0] == first[1] == first[2]  # the same request, resent
 
 
-def test_retry_after_is_capped_and_http_dates_are_accepted(
-    fake_confluence, make_settings
-):
-    fake_confluence.fail_next(
-        503, times=1, retry_after="3600", path_contains="/content/search"
-    )
+def test_retry_after_is_capped_and_http_dates_are_accepted(fake_confluence, make_settings):
+    fake_confluence.fail_next(503, times=1, retry_after="3600", path_contains="/content/search")
     fake_confluence.fail_next(
         429,
         times=1,
         retry_after="Wed, 21 Oct 2099 07:28:00 GMT",
         path_contains="/content/search",
     )
-    client = ConfluenceClient(
-        make_settings(
-            **confluence_settings(fake_confluence), confluence_max_backoff_s=1.0
-        )
-    )
+    client = ConfluenceClient(make_settings(**confluence_settings(fake_confluence), confluence_max_backoff_s=1.0))
     start = time.monotonic()
     assert len(list(client.iter_space_pages("ENG"))) == 5
     assert time.monotonic() - start < 10
 
 
 def test_persistent_429_gives_up_with_a_clear_error(fake_confluence, make_settings):
-    fake_confluence.fail_next(
-        429, times=100, retry_after="0", path_contains="/content/search"
-    )
-    client = ConfluenceClient(
-        make_settings(**confluence_settings(fake_confluence), confluence_max_retries=2)
-    )
+    fake_confluence.fail_next(429, times=100, retry_after="0", path_contains="/content/search")
+    client = ConfluenceClient(make_settings(**confluence_settings(fake_confluence), confluence_max_retries=2))
     with pytest.raises(ConfluenceError, match="429"):
         list(client.iter_space_pages("ENG"))
-    assert (
-        len([r for r in fake_confluence.requests if "/content/search" in r]) == 3
-    )  # 1 try + 2 retries
+    assert len([r for r in fake_confluence.requests if "/content/search" in r]) == 3  # 1 try + 2 retries
 
 
 def test_server_errors_are_retried(fake_confluence, make_settings):
@@ -165,9 +131,6 @@ def test_server_dc_uses_a_bearer_pat_under_a_context_path(make_settings):
         client = ConfluenceClient(make_settings(**confluence_settings(fake)))
         pages = list(client.iter_space_pages("ENG"))
         assert len(pages) == 5
-        assert all(
-            p.url.startswith(f"http://127.0.0.1:{fake.port}/confluence/display/ENG/")
-            for p in pages
-        )
+        assert all(p.url.startswith(f"http://127.0.0.1:{fake.port}/confluence/display/ENG/") for p in pages)
     finally:
         fake.stop()

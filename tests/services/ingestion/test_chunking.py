@@ -20,9 +20,7 @@ def embedder():
     return build_embedder(Settings(_env_file=None))
 
 
-def _doc(
-    page_id: str, title: str, markdown: str, breadcrumb=("Racine", "Section")
-) -> Document:
+def _doc(page_id: str, title: str, markdown: str, breadcrumb=("Racine", "Section")) -> Document:
     return Document(
         id_=page_id,
         text=markdown,
@@ -39,15 +37,8 @@ def _doc(
 
 def test_no_chunk_exceeds_the_model_limit_on_real_pages(embedder):
     chunker = PageChunker(embedder)
-    lines = (
-        (SHARED_DATA / "docs_piwigo_fr_en" / "pages.jsonl")
-        .read_text(encoding="utf-8")
-        .splitlines()[:60]
-    )
-    docs = [
-        _doc(str(i), p["title"], p["text"])
-        for i, p in enumerate(map(json.loads, lines))
-    ]
+    lines = (SHARED_DATA / "docs_piwigo_fr_en" / "pages.jsonl").read_text(encoding="utf-8").splitlines()[:60]
+    docs = [_doc(str(i), p["title"], p["text"]) for i, p in enumerate(map(json.loads, lines))]
     # Adversarial pages: one unbroken paragraph, one huge code block, a very long breadcrumb.
     docs.append(_doc("long", "Long", "mot " * 3000))
     docs.append(_doc("code", "Code", "```\n" + "x = compute(a, b)\n" * 800 + "```"))
@@ -60,15 +51,11 @@ def test_no_chunk_exceeds_the_model_limit_on_real_pages(embedder):
         )
     )
     nodes = chunker(docs)
-    counts = [
-        embedder.count_tokens(embedder.passage_prefix + embed_text(n)) for n in nodes
-    ]
+    counts = [embedder.count_tokens(embedder.passage_prefix + embed_text(n)) for n in nodes]
     assert len(nodes) > len(docs)
     assert max(counts) <= embedder.max_tokens == 256
     # Not absurdly small either: chunks use most of the budget on long pages.
-    long_counts = [
-        c for n, c in zip(nodes, counts, strict=True) if n.ref_doc_id == "long"
-    ]
+    long_counts = [c for n, c in zip(nodes, counts, strict=True) if n.ref_doc_id == "long"]
     assert min(long_counts[:-1]) > 150
 
 
@@ -89,15 +76,11 @@ def test_chunks_carry_context_metadata_and_deterministic_ids(embedder):
     nodes = PageChunker(embedder)([doc])
     assert [n.node_id for n in nodes] == ["42#0", "42#1"]
     second = nodes[1]
-    assert (
-        second.metadata["context"] == "Accueil › Technique › Déploiement › Vue › Étapes"
-    )
+    assert second.metadata["context"] == "Accueil › Technique › Déploiement › Vue › Étapes"
     assert second.metadata["heading"] == "Étapes"
     assert second.metadata["anchor_url"] == "https://wiki/42#P-Etapes"
     assert second.metadata["version"] == 3 and second.metadata["label:ops"] is True
-    assert embed_text(second).startswith(
-        "Accueil › Technique › Déploiement › Vue › Étapes\n\n"
-    )
+    assert embed_text(second).startswith("Accueil › Technique › Déploiement › Vue › Étapes\n\n")
     assert "Lancer le job." in embed_text(second)
     assert second.ref_doc_id == "42"
     # Same input, same chunks: re-ingesting cannot create duplicates.

@@ -43,10 +43,7 @@ def test_ingest_then_rerun_writes_nothing_new(components, fake_confluence):
         "author",
     ):
         assert meta[key] not in (None, ""), key
-    assert all(
-        "do-not-index" not in d
-        for d in components.store().collection.get()["documents"]
-    )
+    assert all("do-not-index" not in d for d in components.store().collection.get()["documents"])
 
     second = ingest_space(components, "ENG")
     assert (second.pages_unchanged, second.chunks_written, second.pages_added) == (
@@ -60,9 +57,7 @@ def test_ingest_then_rerun_writes_nothing_new(components, fake_confluence):
 def test_edits_deletions_and_relabels_are_applied(components, fake_confluence):
     ingest_space(components, "ENG")
     ids = {p.title: p.id for p in fake_confluence.pages.values()}
-    fake_confluence.edit_page(
-        ids["On-call rotation"], html="<p>The pager moves every Tuesday now.</p>"
-    )
+    fake_confluence.edit_page(ids["On-call rotation"], html="<p>The pager moves every Tuesday now.</p>")
     fake_confluence.delete_page(ids["Rollback procedure"])
     fake_confluence.relabel(ids["Congés de l'équipe"], ["rh", "absences"])
 
@@ -76,9 +71,7 @@ def test_edits_deletions_and_relabels_are_applied(components, fake_confluence):
     assert ids["Rollback procedure"] not in {m["page_id"] for m in index.values()}
     oncall = [m for m in index.values() if m["page_id"] == ids["On-call rotation"]]
     assert len(oncall) == 1 and oncall[0]["version"] == 2
-    conges = next(
-        m for m in index.values() if m["page_id"] == ids["Congés de l'équipe"]
-    )
+    conges = next(m for m in index.values() if m["page_id"] == ids["Congés de l'équipe"])
     assert conges["label:absences"] is True
 
 
