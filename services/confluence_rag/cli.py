@@ -72,7 +72,8 @@ def _ingest(spaces: list[str], full: bool) -> None:
             failed = True
             continue
         typer.echo(
-            f"space {space}: {stats.pages_done} pages ({stats.pages_added} added, {stats.pages_updated} updated, "
+            f"space {space} ({stats.mode} sync, {stats.pages_seen} pages in scope): {stats.pages_done} pages fetched "
+            f"({stats.pages_added} added, {stats.pages_updated} updated, "
             f"{stats.pages_unchanged} unchanged, {stats.pages_deleted} deleted, {stats.pages_failed} failed), "
             f"{stats.chunks_written} chunks written"
         )

@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     confluence_max_backoff_s: float = 60.0
     confluence_page_batch: int = 50
 
+    # --- What to sync, and how --------------------------------------------------------------
+    confluence_root_page_id: str = Field("", description="Only this page and its descendants")
+    confluence_cql_filter: str = Field("", description="Extra CQL clause ANDed to every sync query")
+    confluence_exclude_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    confluence_include_blogposts: bool = False
+    confluence_include_attachments: bool = False
+    attachment_max_bytes: int = 10_000_000
+    attachment_max_chars: int = 200_000
+    confluence_timezone: str = Field("UTC", description="Time zone Confluence uses for CQL dates (the account's)")
+    sync_overlap_minutes: int = 10
+
     # --- Vector store -----------------------------------------------------------------------
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -90,7 +101,7 @@ class Settings(BaseSettings):
     max_query_chars: int = 4000
     max_messages: int = 40
 
-    @field_validator("confluence_spaces", mode="before")
+    @field_validator("confluence_spaces", "confluence_exclude_labels", mode="before")
     @classmethod
     def _split_spaces(cls, value: object) -> object:
         if isinstance(value, str):

@@ -90,11 +90,12 @@ def test_ingest_cli_then_api_answers_with_citations(tmp_path, chroma_server, sty
             [str(VENV_BIN / "confluence-rag"), "ingest", "ENG"], env=env, capture_output=True, text=True, timeout=300
         )
         assert ingest.returncode == 0, ingest.stderr
-        assert "space ENG: 5 pages (5 added" in ingest.stdout
+        assert "full sync" in ingest.stdout and "(5 added" in ingest.stdout
         again = subprocess.run(
             [str(VENV_BIN / "confluence-rag"), "ingest", "ENG"], env=env, capture_output=True, text=True, timeout=300
         )
-        assert "0 added, 0 updated, 5 unchanged" in again.stdout and "0 chunks written" in again.stdout
+        assert "incremental sync" in again.stdout and "0 added, 0 updated" in again.stdout
+        assert "0 deleted, 0 failed), 0 chunks written" in again.stdout
 
         api = Api(env, tmp_path)
         try:

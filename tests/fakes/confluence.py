@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlparse
+from zoneinfo import ZoneInfo
 
 from tests.fakes.cql import CqlError, compile_cql
 
@@ -62,6 +63,7 @@ class Failure:
     retry_after: str | None = None
     path_contains: str = ""
     delay_s: float = 0.0
+    after: int = 0  # let this many matching requests through first
 
 
 class FakeConfluence:
@@ -75,7 +77,9 @@ class FakeConfluence:
         api_token: str = "cloud-token",
         pat: str = "server-pat",
         forbidden_spaces: tuple[str, ...] = (),
+        timezone: str = "UTC",
     ):
+        self.tz = ZoneInfo(timezone)  # the account's time zone: CQL dates are read in it
         self.cloud = cloud
         self.context = context_path if context_path is not None else ("/wiki" if cloud else "/confluence")
         self.page_cap = page_cap
@@ -167,8 +171,9 @@ class FakeConfluence:
         retry_after: str | None = None,
         path_contains: str = "",
         delay_s: float = 0.0,
+        after: int = 0,
     ) -> None:
-        self.failures.append(Failure(status, times, retry_after, path_contains, delay_s))
+        self.failures.append(Failure(status, times, retry_after, path_contains, delay_s, after))
 
     # --- server -------------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -389,6 +394,9 @@ class _Handler(BaseHTTPRequestHandler):
             failure = next((f for f in fake.failures if f.path_contains in self.path), None)
             if failure is None:
                 return False
+            if failure.after > 0:
+                failure.after -= 1
+                return False
             failure.times -= 1
             if failure.times <= 0:
                 fake.failures.remove(failure)
@@ -479,7 +487,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "cql" not in q:
             self._error(400, "cql is required")
             return
-        pred, order = compile_cql(q["cql"])
+        pred, order = compile_cql(q["cql"], fake.tz)
         matches = [
             p
             for p in fake.pages.values()

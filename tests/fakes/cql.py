@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 TOKEN = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?P<op>!=|!~|>=|<=|=|~|>|<|\(|\)|,)"""
@@ -42,7 +42,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_date(value: str, now: datetime | None = None) -> datetime:
+def parse_date(value: str, tz: tzinfo = UTC, now: datetime | None = None) -> datetime:
+    """A CQL date, read in the searching user's time zone `tz` (as Confluence does)."""
     now = now or datetime.now(UTC)
     m = re.fullmatch(r'now\(\s*"?([+-]?)(\d+)([mhdw])"?\s*\)', value.strip())
     if m:
@@ -51,14 +52,15 @@ def parse_date(value: str, now: datetime | None = None) -> datetime:
         return now + sign * timedelta(**{unit: int(m.group(2))})
     for fmt in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
         try:
-            return datetime.strptime(value.strip(), fmt).replace(tzinfo=UTC)
+            return datetime.strptime(value.strip(), fmt).replace(tzinfo=tz)
         except ValueError:
             continue
     raise CqlError(f"Could not parse cql : invalid date {value!r}")
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, tz: tzinfo):
+        self.tz = tz
         self.toks = _tokens(text)
         self.i = 0
         self.order: tuple[str, bool] | None = None
@@ -140,13 +142,13 @@ class _Parser:
             if not self.keyword("in"):
                 raise CqlError("Could not parse cql : expected IN")
             values = self.values()
-            return _field_pred(field, "not in", values)
+            return _field_pred(field, "not in", values, self.tz)
         if self.keyword("in"):
-            return _field_pred(field, "in", self.values())
+            return _field_pred(field, "in", self.values(), self.tz)
         kind, op = self.take()
         if kind != "op":
             raise CqlError(f"Could not parse cql : expected an operator after {field}")
-        return _field_pred(field, op, [self.value()])
+        return _field_pred(field, op, [self.value()], self.tz)
 
     def values(self) -> list[str]:
         if self.take() != ("op", "("):
@@ -176,11 +178,11 @@ FIELDS = {
 }
 
 
-def _field_pred(field: str, op: str, values: list[str]) -> Predicate:
+def _field_pred(field: str, op: str, values: list[str], tz: tzinfo) -> Predicate:
     if field not in FIELDS:
         raise CqlError(f"Could not parse cql : unknown field {field!r}")
     if field in ("lastmodified", "created"):
-        when = parse_date(values[0])
+        when = parse_date(values[0], tz)
         # Confluence compares at minute precision.
         when = when.replace(second=0, microsecond=0)
 
@@ -215,8 +217,8 @@ def _field_pred(field: str, op: str, values: list[str]) -> Predicate:
     raise CqlError(f"Could not parse cql : operator {op} not valid for {field}")
 
 
-def compile_cql(text: str) -> tuple[Predicate, tuple[str, bool] | None]:
+def compile_cql(text: str, tz: tzinfo = UTC) -> tuple[Predicate, tuple[str, bool] | None]:
     """Predicate over a page dict (keys: FIELDS; dates as aware datetimes) and the ORDER BY."""
-    parser = _Parser(text)
+    parser = _Parser(text, tz)
     pred = parser.parse()
     return pred, parser.order

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from requests.adapters import HTTPAdapter
 from requests.exceptions import HTTPError, RequestException
@@ -32,6 +34,9 @@ from confluence_rag.settings import Settings
 log = logging.getLogger(__name__)
 
 PAGE_EXPAND = "body.export_view,version,ancestors,metadata.labels,space"
+LISTING_EXPAND = "version,ancestors,metadata.labels"  # everything the signature needs, no bodies
+ATTACHMENT_EXPAND = "version,container,space"
+ID_BATCH = 25
 
 
 class ConfluenceError(RuntimeError):
@@ -168,14 +173,59 @@ class ConfluenceClient:
             # The next link is relative to the context path and already carries every parameter.
             path, params = next_link.lstrip("/"), None
 
-    def iter_space_pages(self, space_key: str) -> Iterator[Page]:
-        cql = f'space = "{space_key}" AND type = page'
+    # --- scope ---------------------------------------------------------------------------------
+    def scope_cql(self, space_key: str, kind: str = "page") -> str:
+        """The CQL that selects what a space sync indexes (without ORDER BY)."""
+        st = self.settings
+        if kind == "attachment":
+            types = "attachment"
+        else:
+            types = "page, blogpost" if st.confluence_include_blogposts else "page"
+        clauses = [f'space = "{space_key}"', f"type in ({types})"]
+        if st.confluence_root_page_id:
+            root = st.confluence_root_page_id
+            if kind == "attachment":
+                clauses.append(f"(container = {root} OR ancestor = {root})")
+            else:
+                clauses.append(f"(id = {root} OR ancestor = {root})")
+        if st.confluence_exclude_labels and kind != "attachment":
+            labels = ", ".join(f'"{label}"' for label in st.confluence_exclude_labels)
+            clauses.append(f"label not in ({labels})")
+        if st.confluence_cql_filter:
+            clauses.append(f"({st.confluence_cql_filter})")
+        return " AND ".join(clauses)
+
+    def cql_date(self, moment: datetime) -> str:
+        """A CQL date literal: minute precision, in the account's time zone (Confluence's rule)."""
+        local = moment.astimezone(ZoneInfo(self.settings.confluence_timezone))
+        return local.strftime("%Y-%m-%d %H:%M")
+
+    # --- pages -------------------------------------------------------------------------------
+    def iter_pages(self, cql: str, space_key: str) -> Iterator[Page]:
         for raw in self.search(cql):
             yield self.to_page(raw, space_key)
 
+    def iter_space_pages(self, space_key: str) -> Iterator[Page]:
+        return self.iter_pages(self.scope_cql(space_key), space_key)
+
+    def iter_changed_pages(self, space_key: str, since: datetime) -> Iterator[Page]:
+        return self.iter_pages(f'{self.scope_cql(space_key)} AND lastmodified >= "{self.cql_date(since)}"', space_key)
+
+    def iter_pages_by_id(self, page_ids: list[str], space_key: str) -> Iterator[Page]:
+        for start in range(0, len(page_ids), ID_BATCH):
+            ids = ", ".join(page_ids[start : start + ID_BATCH])
+            yield from self.iter_pages(f"{self.scope_cql(space_key)} AND id in ({ids})", space_key)
+
+    def listing(self, space_key: str) -> dict[str, str]:
+        """page id → listing signature for every page in scope, without bodies (cheap)."""
+        out = {}
+        for raw in self.search(self.scope_cql(space_key), expand=LISTING_EXPAND):
+            page = self.to_page(raw, space_key)
+            out[page.page_id] = page.signature
+        return out
+
     def list_page_ids(self, space_key: str) -> set[str]:
-        """Ids of the current pages of a space, without bodies (cheap deletion check)."""
-        return {r["id"] for r in self.search(f'space = "{space_key}" AND type = page', expand=None)}
+        return {r["id"] for r in self.search(self.scope_cql(space_key), expand=None)}
 
     def to_page(self, raw: dict, space_key: str) -> Page:
         version = raw.get("version") or {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -31,9 +30,18 @@ CHUNKER_VERSION = "1"
 PAGE_BATCH = 16
 
 
+@dataclass(frozen=True)
+class IndexedPage:
+    page_hash: str
+    listing_sig: str
+    parent_id: str = ""
+
+
 @dataclass
 class SyncStats:
-    pages_total: int = 0
+    mode: str = ""  # full | incremental
+    pages_seen: int = 0  # pages in scope (from the listing; full runs: pages fetched)
+    pages_total: int = 0  # pages to fetch in this run, when known
     pages_done: int = 0
     pages_added: int = 0
     pages_updated: int = 0
@@ -66,17 +74,21 @@ class Indexer:
         self.embedder = embedder
         self.pipeline = IngestionPipeline(transformations=[chunker, embedder.model])
 
-    def indexed_pages(self, space_key: str) -> dict[str, str]:
-        """page_id → content hash for the pages of a space that the index holds."""
+    def indexed_pages(self, space_key: str) -> dict[str, IndexedPage]:
+        """What the index holds for a space: page_id → content hash and listing signature."""
         got = self.store.collection.get(
             where={"$and": [{"space_key": space_key}, {"chunk_index": 0}]}, include=["metadatas"]
         )
-        return {m["page_id"]: m.get("page_hash", "") for m in got["metadatas"]}
+        return {
+            m["page_id"]: IndexedPage(m.get("page_hash", ""), m.get("listing_sig", ""), m.get("parent_id", ""))
+            for m in got["metadatas"]
+        }
 
-    def delete_pages(self, page_ids: Iterable[str]) -> int:
+    def delete_pages(self, space_key: str, page_ids: Iterable[str]) -> int:
         ids = list(page_ids)
         for page_id in ids:
-            self.store.collection.delete(where={"page_id": page_id})
+            # Scoped to the space: a page moved to another space keeps its chunks there.
+            self.store.collection.delete(where={"$and": [{"page_id": page_id}, {"space_key": space_key}]})
         if ids:
             self.store.bump_generation()
         return len(ids)
@@ -87,13 +99,17 @@ class Indexer:
         space_key: str,
         *,
         full: bool = False,
-        delete_missing: bool = True,
+        keep: set[str] | None = None,
         progress: ProgressFn | None = None,
         total_hint: Callable[[], int | None] | None = None,
     ) -> SyncStats:
-        """Index `pages` of one space; with `delete_missing`, pages not seen are removed."""
+        """Index `pages` of one space, re-embedding only what changed.
+
+        Afterwards every indexed page of the space that is neither in `keep` nor among `pages` is
+        deleted; `keep=None` means "`pages` is the whole space" (a full run).
+        """
         stats = SyncStats()
-        known = self.indexed_pages(space_key)
+        known = {page_id: entry.page_hash for page_id, entry in self.indexed_pages(space_key).items()}
         seen: set[str] = set()
         for batch in _batches(_prefetch(pages), PAGE_BATCH):
             stats.pages_total = max(stats.pages_total, (total_hint() if total_hint else 0) or 0)
@@ -117,8 +133,7 @@ class Indexer:
             stats.pages_total = max(stats.pages_total, stats.pages_done)
             if progress:
                 progress(stats)
-        if delete_missing:
-            stats.pages_deleted = self.delete_pages(set(known) - seen)
+        stats.pages_deleted = self.delete_pages(space_key, set(known) - seen - (keep or set()))
         if progress:
             progress(stats)
         return stats
@@ -181,9 +196,3 @@ def _prefetch(pages: Iterable[Page], depth: int = 4 * PAGE_BATCH) -> Iterator[Pa
         yield item
     if error:
         raise error[0]
-
-
-def timed(fn: Callable[[], SyncStats]) -> tuple[SyncStats, float]:
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start

@@ -34,6 +34,8 @@ class Job:
     full: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     status: str = "queued"  # queued | running | succeeded | failed
+    mode: str = ""  # full | incremental
+    pages_seen: int = 0
     pages_total: int = 0
     pages_done: int = 0
     pages_added: int = 0

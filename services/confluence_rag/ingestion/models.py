@@ -24,6 +24,11 @@ class Page:
     labels: list[str] = field(default_factory=list)
     breadcrumb: list[str] = field(default_factory=list)  # ancestors' titles, root first
     kind: str = "page"  # page | blogpost | attachment
+    parent_id: str = ""  # an attachment's page
+
+    @property
+    def signature(self) -> str:
+        return listing_signature(self.version, self.title, self.labels, self.breadcrumb)
 
     def to_document(self) -> Document:
         """Convert the HTML and attach the metadata every chunk will carry (Chroma-safe scalars)."""
@@ -39,12 +44,24 @@ class Page:
             "labels": json.dumps(sorted(self.labels), ensure_ascii=False),
             "breadcrumb": json.dumps(self.breadcrumb, ensure_ascii=False),
             "kind": self.kind,
+            "parent_id": self.parent_id,
+            "listing_sig": self.signature,
             "anchors": json.dumps(converted.anchors, ensure_ascii=False),
         }
         # One boolean key per label so that Chroma can filter on labels.
         metadata.update({label_key(label): True for label in self.labels})
         metadata["page_hash"] = content_hash(converted.markdown, metadata)
         return Document(id_=self.page_id, text=converted.markdown, metadata=metadata)
+
+
+def listing_signature(version: int, title: str, labels: list[str], breadcrumb: list[str]) -> str:
+    """What a cheap listing (no bodies) tells about a page: if it differs from the index, refetch.
+
+    It catches what Confluence's last-modified date does not: relabelled, moved or renamed pages
+    (a label change bumps no version) and pages whose ancestors were renamed.
+    """
+    payload = json.dumps([version, title, sorted(labels), breadcrumb], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def label_key(label: str) -> str:

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable
 
 from tqdm import tqdm
 
 from confluence_rag.components.container import Components
 from confluence_rag.ingestion.demo import DEMO_SPACE, demo_pages
 from confluence_rag.ingestion.indexer import ProgressFn, SyncStats
-from confluence_rag.ingestion.models import Page
+from confluence_rag.ingestion.sync import SyncState, sync_space
 
 log = logging.getLogger(__name__)
 
 
-class IndexMismatch(RuntimeError):
-    """The index was built with another embedding model or chunking: a full re-index is needed."""
-
-
-def ensure_compatible_index(components: Components, full: bool) -> None:
+def ensure_compatible_index(components: Components) -> None:
     """Reset the collection when it was built with other settings, instead of mixing vectors."""
-    store = components.store()
-    current, wanted = store.fingerprint(), components.fingerprint
+    current, wanted = components.store().fingerprint(), components.fingerprint
     if current and current != wanted:
         log.warning("index built with %s, settings say %s: rebuilding the whole index", current, wanted)
         components.reset_store()
@@ -36,17 +31,9 @@ def ingest_space(
     progress: ProgressFn | None = None,
     show_progress_bar: bool = False,
 ) -> SyncStats:
-    ensure_compatible_index(components, full)
+    """Sync one space (incrementally when a previous sync succeeded; everything with `full`)."""
+    ensure_compatible_index(components)
     indexer = components.indexer()
-    pages: Iterable[Page]
-    total_hint = None
-    if space_key == DEMO_SPACE and components.settings.demo_content:
-        pages = demo_pages()
-    else:
-        client = components.confluence()
-        client.get_space(space_key)  # clear error for an unknown space before anything else
-        pages = client.iter_space_pages(space_key)
-        total_hint = lambda: client.last_total  # noqa: E731
     bar = tqdm(desc=f"space {space_key}", unit="page", disable=not show_progress_bar)
 
     def report(stats: SyncStats) -> None:
@@ -57,8 +44,23 @@ def ingest_space(
             progress(stats)
 
     try:
-        stats = indexer.index(pages, space_key, full=full, progress=report, total_hint=total_hint)
+        if space_key == DEMO_SPACE and components.settings.demo_content:
+            mode, stats = "full", indexer.index(demo_pages(), space_key, full=full, progress=report)
+        else:
+            client = components.confluence()
+            scope = json.dumps([components.fingerprint, client.scope_cql(space_key)], sort_keys=True)
+            mode, stats = sync_space(
+                client,
+                indexer,
+                SyncState(components.settings.state_dir),
+                space_key,
+                full=full,
+                fingerprint=scope,
+                overlap_minutes=components.settings.sync_overlap_minutes,
+                progress=report,
+            )
     finally:
         bar.close()
-    log.info("space %s: %s", space_key, {k: v for k, v in stats.as_dict().items() if k != "failures"})
+    stats.mode = mode
+    log.info("space %s (%s): %s", space_key, mode, {k: v for k, v in stats.as_dict().items() if k != "failures"})
     return stats

@@ -1,0 +1,132 @@
+"""Keeping a space's index exactly in step with Confluence, cheaply.
+
+A sync of one space:
+1. lists the pages in scope without bodies (id, version, title, labels, ancestors) — one cheap
+   paged CQL search;
+2. fetches with bodies only (a) pages modified since the last successful sync minus an overlap
+   margin (CQL `lastmodified`, minute precision, in the account's time zone) and (b) pages whose
+   listing differs from the index (new, moved in, relabelled, renamed, or a previous failure);
+3. re-embeds only pages whose content hash changed, and deletes indexed pages that left the
+   listing (deleted, moved out, restricted, excluded by label).
+The sync point is the run's *start* time and is saved only when the run completes, so an
+interrupted run is simply redone (without duplicates) next time. With no saved point, or on
+request (`--full`), every page in scope is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from confluence_rag.components.confluence import ConfluenceClient
+from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
+from confluence_rag.ingestion.models import Page
+
+log = logging.getLogger(__name__)
+
+
+class SyncState:
+    """Per-space sync points, in STATE_DIR/sync_state.json (survives restarts)."""
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / "sync_state.json"
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict:
+        return json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+
+    def last_success(self, space_key: str) -> datetime | None:
+        value = self._read().get(space_key, {}).get("last_success")
+        return datetime.fromisoformat(value) if value else None
+
+    def record(self, space_key: str, started: datetime, full: bool, fingerprint: str) -> None:
+        with self._lock:
+            data = self._read()
+            entry = data.setdefault(space_key, {})
+            entry["last_success"] = started.isoformat()
+            entry["fingerprint"] = fingerprint
+            if full:
+                entry["last_full"] = started.isoformat()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            tmp.replace(self.path)
+
+    def fingerprint(self, space_key: str) -> str:
+        return self._read().get(space_key, {}).get("fingerprint", "")
+
+
+@dataclass
+class SyncPlan:
+    mode: str  # full | incremental
+    pages: Iterator[Page]
+    keep: set[str] | None  # page ids still in scope (None: the fetched pages are the whole scope)
+    in_scope: int | None = None
+    to_fetch_hint: int | None = None
+
+
+def plan_sync(
+    client: ConfluenceClient,
+    indexer: Indexer,
+    state: SyncState,
+    space_key: str,
+    *,
+    full: bool,
+    fingerprint: str,
+    overlap: timedelta,
+) -> SyncPlan:
+    since = state.last_success(space_key)
+    if full or since is None or state.fingerprint(space_key) != fingerprint:
+        return SyncPlan("full", client.iter_space_pages(space_key), keep=None)
+    listing = client.listing(space_key)
+    indexed = indexer.indexed_pages(space_key)
+    stale = sorted(pid for pid, sig in listing.items() if pid not in indexed or indexed[pid].listing_sig != sig)
+
+    def pages() -> Iterator[Page]:
+        fetched: set[str] = set()
+        for page in client.iter_changed_pages(space_key, since - overlap):
+            fetched.add(page.page_id)
+            yield page
+        yield from client.iter_pages_by_id([pid for pid in stale if pid not in fetched], space_key)
+
+    return SyncPlan("incremental", pages(), keep=set(listing), in_scope=len(listing), to_fetch_hint=len(stale))
+
+
+def sync_space(
+    client: ConfluenceClient,
+    indexer: Indexer,
+    state: SyncState,
+    space_key: str,
+    *,
+    full: bool,
+    fingerprint: str,
+    overlap_minutes: int,
+    progress: ProgressFn | None = None,
+) -> tuple[str, SyncStats]:
+    started = datetime.now(UTC)
+    client.get_space(space_key)  # a clear error for an unknown space before anything else
+    plan = plan_sync(
+        client,
+        indexer,
+        state,
+        space_key,
+        full=full,
+        fingerprint=fingerprint,
+        overlap=timedelta(minutes=overlap_minutes),
+    )
+    log.info("space %s: %s sync", space_key, plan.mode)
+
+    def total() -> int | None:
+        return plan.to_fetch_hint if plan.mode == "incremental" else client.last_total
+
+    stats = indexer.index(plan.pages, space_key, full=full, keep=plan.keep, progress=progress, total_hint=total)
+    stats.pages_seen = plan.in_scope if plan.in_scope is not None else stats.pages_done
+    # Pages that failed need no older sync point: their listing still differs from the index,
+    # so the next incremental run fetches them again.
+    state.record(space_key, started, plan.mode == "full", fingerprint)
+    return plan.mode, stats
