@@ -1,0 +1,137 @@
+"""Helpers for the deployment tests: repository paths, free loopback ports, processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+UP = DEPLOY / "local" / "up.sh"
+DOWN = DEPLOY / "local" / "down.sh"
+RENDER = DEPLOY / "local" / "render-nginx.sh"
+VENV = REPO / ".venv"
+
+
+def venv_or_path_binary(name: str) -> str | None:
+    """The virtualenv's binary if there is one, else the one on PATH."""
+    candidate = VENV / "bin" / name
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    return shutil.which(name)
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    assert found, "nginx is not installed: `apt-get install -y nginx` (the Makefile's test set-up does it)"
+    return found
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports (bound to port 0 together, then released)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is gone for our purposes.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def public_tempdir(prefix: str) -> Path:
+    """A temp dir that nginx's unprivileged workers can traverse (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@dataclass
+class Stack:
+    run_dir: Path
+    ports: dict[str, int]
+    env: dict[str, str]
+    up: subprocess.CompletedProcess[str] | None = None
+    pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def nginx_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['NGINX_PORT']}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['API_PORT']}"
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['WORKER_PORT']}"
+
+    @property
+    def chroma_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['CHROMA_PORT']}"
+
+    def read_pids(self) -> dict[str, int]:
+        files = {name: self.run_dir / "pids" / f"{name}.pid" for name in ("chroma", "worker", "api")}
+        files["nginx"] = self.run_dir / "nginx" / "nginx.pid"
+        return {name: int(p.read_text().strip()) for name, p in files.items() if p.is_file()}
+
+    def down(self, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(DOWN)], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+
+def pids_from_output(text: str) -> dict[str, int]:
+    """PIDs that up.sh announced ("up-local: chroma started (PID 123), ...")."""
+    return {m[1]: int(m[2]) for m in re.finditer(r"up-local: (\S+) started \(PID (\d+)\)", text)}
+
+
+def kill_group_or_pid(pid: int, sig: int = 9) -> None:
+    try:
+        if os.getpgid(pid) == pid:  # started as a group leader (setsid, nginx daemon)
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

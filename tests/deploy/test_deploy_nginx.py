@@ -1,0 +1,266 @@
+"""deploy/nginx/nginx.conf.template: rendering (local script and the nginx image's way), `nginx -t`,
+and the behaviour that matters, against Debian's nginx and a stand-in API (no backend needed):
+SPA fallback, caching, gzip, the /api/ proxy, server-sent events arriving as a stream, body limit.
+"""
+
+from __future__ import annotations
+
+import gzip as gz
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.deploy.helpers import (
+    DEPLOY,
+    RENDER,
+    free_ports,
+    kill_group_or_pid,
+    nginx_binary,
+    pid_alive,
+    public_tempdir,
+    wait_until,
+)
+
+TEMPLATE = DEPLOY / "nginx" / "nginx.conf.template"
+FAKE_BACKEND = Path(__file__).with_name("fake_backend.py")
+VARS = ("NGINX_USER", "NGINX_LISTEN", "NGINX_ROOT", "API_UPSTREAM", "NGINX_PREFIX", "NGINX_LOG_DIR")
+HASHED_JS = "main-ABCD2345.js"
+
+
+def nginx_user() -> str:
+    if os.geteuid() != 0:
+        return os.environ.get("USER", "nobody")
+    return "www-data" if subprocess.run(["id", "www-data"], capture_output=True).returncode == 0 else "nobody"
+
+
+def render(out: Path, **values: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in VARS}
+    env.update(values)
+    subprocess.run([str(RENDER), str(out)], env=env, check=True, capture_output=True, text=True)
+    return out.read_text(encoding="utf-8")
+
+
+def local_values(base: Path, listen: str, upstream: str, root: Path) -> dict[str, str]:
+    (base / "nginx").mkdir(exist_ok=True)
+    (base / "logs").mkdir(exist_ok=True)
+    return {
+        "NGINX_USER": nginx_user(),
+        "NGINX_LISTEN": listen,
+        "NGINX_ROOT": str(root),
+        "API_UPSTREAM": upstream,
+        "NGINX_PREFIX": str(base / "nginx"),
+        "NGINX_LOG_DIR": str(base / "logs"),
+    }
+
+
+def image_env() -> dict[str, str]:
+    """The ENV of deploy/frontend.Dockerfile's nginx stage (what the image renders with)."""
+    text = (DEPLOY / "frontend.Dockerfile").read_text(encoding="utf-8")
+    final = text.split("FROM nginx:", 1)[1]
+    return dict(re.findall(r"\b([A-Z_]+)=(\S+)", final.split("RUN", 1)[0]))
+
+
+def test_template_variables_are_braced_and_known():
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(VARS)
+    # Upper-case $NAME without braces would be replaced by envsubst if such a variable were set in
+    # the container (HOSTNAME, HOME, PATH...); nginx's own variables are lower-case.
+    assert not re.findall(r"\$[A-Z_][A-Z0-9_]*\b", text.replace("${", "")), "unbraced upper-case $NAME"
+
+
+def test_render_requires_every_variable(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in VARS}
+    env.update({"NGINX_USER": "x", "NGINX_LISTEN": "1"})
+    result = subprocess.run([str(RENDER), str(tmp_path / "n.conf")], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "NGINX_ROOT" in result.stderr and "API_UPSTREAM" in result.stderr
+    assert not (tmp_path / "n.conf").exists()
+
+
+def test_local_render_passes_nginx_t():
+    base = public_tempdir("nginx-t-")
+    try:
+        conf = base / "nginx" / "nginx.conf"
+        values = local_values(base, "127.0.0.1:18080", "127.0.0.1:18000", base / "dist")
+        text = render(conf, **values)
+        assert "${" not in text
+        assert "proxy_buffering off;" in text and "$proxy_add_x_forwarded_for" in text
+        result = subprocess.run(
+            [nginx_binary(), "-t", "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "syntax is ok" in result.stderr and "test is successful" in result.stderr
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+def test_image_render_matches_the_local_render(tmp_path):
+    """The nginx image substitutes *every* variable set in the container; the result must be the same."""
+    values = image_env()
+    values["API_UPSTREAM"] = "query-api:8000"
+    local = render(tmp_path / "local.conf", **{k: values[k] for k in VARS})
+    container_env = {
+        **values,
+        "HOME": "/root",
+        "HOSTNAME": "0123456789ab",
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PWD": "/",
+        "NGINX_VERSION": "1.30.0",
+        "NJS_VERSION": "0.9.0",
+        "NJS_RELEASE": "1~trixie",
+        "PKG_RELEASE": "1~trixie",
+        "DYNPKG_RELEASE": "1~trixie",
+    }
+    # What 20-envsubst-on-templates.sh does: envsubst "$(printf '${%s} ' <every defined name>)".
+    shell_format = " ".join(f"${{{name}}}" for name in container_env)
+    image = subprocess.run(
+        ["envsubst", shell_format],
+        input=TEMPLATE.read_text(encoding="utf-8"),
+        env=container_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert image == local
+    assert "user nginx;" in image and "listen 80;" in image and "server query-api:8000;" in image
+    assert "pid /var/cache/nginx/nginx.pid;" in image and "access_log /var/log/nginx/access.log main;" in image
+
+
+# --- behaviour, with a real nginx and a stand-in API -----------------------------------------------
+
+
+class Running:
+    def __init__(self, base: Path, port: int, api_port: int):
+        self.base, self.port, self.api_port = base, port, api_port
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Running]:
+    nginx = nginx_binary()
+    base = public_tempdir("nginx-run-")
+    port, api_port = free_ports(2)
+    dist = base / "dist"
+    (dist / "media").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><title>chat</title><app-root></app-root>\n")
+    (dist / HASHED_JS).write_text("console.log('chat');\n" * 200)  # > gzip_min_length
+    (dist / "favicon.ico").write_bytes(b"\0" * 64)
+    api_log = (base / "api.log").open("w")
+    api = subprocess.Popen(
+        [sys.executable, str(FAKE_BACKEND), "api"],
+        env={**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(api_port), "FAKE_SSE_DELAY": "0.4"},
+        stdout=api_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    conf = base / "nginx" / "nginx.conf"
+    render(conf, **local_values(base, f"127.0.0.1:{port}", f"127.0.0.1:{api_port}", dist))
+    cmd = [nginx, "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")]
+    pidfile = base / "nginx" / "nginx.pid"
+    try:
+        assert wait_until(lambda: _ok(f"http://127.0.0.1:{api_port}/api/health"), 20), "fake API did not start"
+        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30)
+        assert wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 10), "nginx did not start"
+        yield Running(base, port, api_port)
+    finally:
+        master = int(pidfile.read_text()) if pidfile.exists() else None
+        subprocess.run([*cmd, "-s", "quit"], capture_output=True, timeout=30)
+        if master and not wait_until(lambda: not pid_alive(master), 15):
+            kill_group_or_pid(master)
+        api.terminate()
+        api.wait(10)
+        api_log.close()
+        subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_spa_fallback_serves_index_html_without_cache(served):
+    for path in ("/", "/index.html", "/conversation/42", "/some/deep/route?x=1"):
+        r = httpx.get(served.url + path)
+        assert r.status_code == 200, path
+        assert "<app-root>" in r.text, path
+        assert r.headers["cache-control"] == "no-cache", path
+        assert r.headers["x-content-type-options"] == "nosniff", path
+
+
+def test_hashed_assets_are_cached_for_a_year(served):
+    r = httpx.get(f"{served.url}/{HASHED_JS}")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "javascript" in r.headers["content-type"]
+    # A missing hashed asset is a 404, not index.html (a stale tab must not run HTML as JS).
+    assert httpx.get(f"{served.url}/main-ZZZZ9999.js").status_code == 404
+    # Files without a content hash are revalidated.
+    assert httpx.get(f"{served.url}/favicon.ico").headers["cache-control"] == "no-cache"
+
+
+def test_gzip_for_text_assets(served):
+    r = httpx.get(f"{served.url}/{HASHED_JS}", headers={"Accept-Encoding": "gzip"})
+    assert r.headers.get("content-encoding") == "gzip"
+    assert r.headers.get("vary") == "Accept-Encoding"
+    raw = httpx.get(f"{served.url}/{HASHED_JS}", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    assert r.text == raw.text  # httpx decodes
+    assert len(gz.compress(raw.content)) < len(raw.content)
+
+
+def test_api_is_proxied_with_its_path(served):
+    r = httpx.get(f"{served.url}/api/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert httpx.get(f"{served.url}/api/ready").json()["ready"] is True
+    # Unknown API paths are the API's 404 (JSON), never the SPA's index.html.
+    missing = httpx.get(f"{served.url}/api/nope")
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
+
+
+def test_server_sent_events_arrive_as_a_stream(served):
+    arrivals: list[tuple[float, str]] = []
+    start = time.monotonic()
+    with httpx.stream(
+        "POST",
+        f"{served.url}/api/chat",
+        json={"messages": [{"role": "user", "content": "hello"}]},
+        headers={"Accept": "text/event-stream"},
+        timeout=30,
+    ) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert "content-length" not in r.headers
+        assert r.headers.get("transfer-encoding") == "chunked"
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                arrivals.append((time.monotonic() - start, line[7:]))
+    names = [name for _, name in arrivals]
+    assert names == ["sources", "token", "token", "token", "token", "done"]
+    # The upstream spaces events by 0.4 s (2.0 s in all). Buffered, they would all arrive at the end.
+    first, last = arrivals[0][0], arrivals[-1][0]
+    assert first < 1.0, f"first event after {first:.2f}s: the response is buffered"
+    assert last - first > 1.2, f"events arrived together ({arrivals})"
+
+
+def test_request_body_limit(served):
+    ok = httpx.post(f"{served.url}/api/echo-size", content=b"x" * 200_000)
+    assert ok.status_code == 200 and ok.json() == {"bytes": 200_000}
+    too_big = httpx.post(f"{served.url}/api/echo-size", content=b"x" * (3 * 1024 * 1024))
+    assert too_big.status_code == 413
+
+
+def test_healthz_does_not_touch_the_api(served):
+    r = httpx.get(f"{served.url}/healthz")
+    assert r.status_code == 200 and r.text == "ok\n"
