@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import time
 
@@ -58,9 +59,15 @@ def wait_for_job(base: str, job_id: str, timeout: float = 300) -> dict:
     raise AssertionError(f"job {job_id} did not finish in {timeout}s")
 
 
-def test_local_stack_end_to_end(local_stack, confluence):
-    dist = public_tempdir("stack-dist-")
-    (dist / "index.html").write_text("<!doctype html><app-root></app-root>\n")
+@pytest.fixture
+def dist():
+    path = public_tempdir("stack-dist-")
+    (path / "index.html").write_text("<!doctype html><app-root></app-root>\n")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_local_stack_end_to_end(local_stack, confluence, dist):
     confluence_env = {
         "CONFLUENCE_URL": confluence.base_url,
         "CONFLUENCE_CLOUD": "true",
@@ -134,6 +141,3 @@ def test_local_stack_end_to_end(local_stack, confluence):
     assert down.returncode == 0, down.stdout + down.stderr
     assert wait_until(lambda: not any(pid_alive(p) for p in pids.values()), 15), pids
     assert all(port_is_free(port) for port in stack.ports.values()), stack.ports
-    for p in dist.iterdir():
-        p.unlink()
-    dist.rmdir()
