@@ -13,7 +13,11 @@ export ORT_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 export NG_CLI_ANALYTICS := false
 
-.PHONY: help venv lock run api worker ingest sync test test-py lint eval bench clean
+API_HOST ?= 127.0.0.1
+API_PORT ?= 8000
+export API_HOST API_PORT
+
+.PHONY: help venv lock run api worker test test-py lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,8 +34,32 @@ $(STAMP): services/requirements.lock services/requirements-dev.lock services/pyp
 
 lock: ## Re-lock Python dependencies with hashes (needs pip-tools in the venv)
 	$(VENV)/bin/pip install -q pip-tools
-	cd services && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe -c constraints.txt -o requirements.lock requirements.in
-	cd services && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe -o requirements-dev.lock requirements-dev.in
+	cd services && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links -c constraints.txt -o requirements.lock requirements.in
+	cd services && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.lock requirements-dev.in
+
+run: venv frontend-build ## Set up and run the product on its embedded defaults, with the French demo wiki
+	@echo "Chat page: http://$(API_HOST):$(API_PORT)/   API docs: http://$(API_HOST):$(API_PORT)/api/docs   (Ctrl-C stops)"
+	DEMO_CONTENT=true FRONTEND_DIR=$(FRONTEND_DIST) $(CLI) api
+
+api: venv ## Run the query API in the foreground on API_HOST:API_PORT
+	$(CLI) api
+
+worker: venv ## Run the ingest worker (scheduler + control API) in the foreground
+	$(CLI) worker
+
+test: venv chromium-install frontend-build ## Install what is missing, then run every test (Python, browser, front-end units)
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory frontend-test
+
+test-py: venv ## Python tests only
+	$(PY) -m pytest
+
+lint: venv ## ruff (lint + format check)
+	$(VENV)/bin/ruff check services tests
+	$(VENV)/bin/ruff format --check services tests
+
+clean: ## Remove local data, the venv and build outputs
+	rm -rf data .run $(VENV) frontend-angular/dist test-artifacts
 
 -include frontend-angular/frontend.mk
 -include deploy/deploy.mk

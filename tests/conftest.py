@@ -11,14 +11,15 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import confluence_rag  # noqa: F401  (sets the offline / no-telemetry environment first)
 import httpx
 import pytest
-from confluence_rag.settings import Settings
 
+import confluence_rag  # noqa: F401  (sets the offline / no-telemetry environment first)
+from confluence_rag.settings import Settings
 from tests.fakes.confluence import FakeConfluence, sample_space
 from tests.fakes.llm import FakeLLM
 
@@ -104,13 +105,12 @@ def fake_llm() -> Iterator[FakeLLM]:
 @pytest.fixture
 def make_settings(tmp_path):
     """Settings for a test: embedded Chroma in tmp_path unless overridden; never reads .env."""
-    counter = iter(range(1000))
-
     def make(**overrides) -> Settings:
         values = {
             "chroma_path": tmp_path / "chroma",
             "state_dir": tmp_path / "state",
-            "chroma_collection": f"test{next(counter)}",
+            # Unique per test: the Chroma server fixture is shared by the whole session.
+            "chroma_collection": f"t{uuid.uuid4().hex[:12]}",
             "confluence_max_backoff_s": 2.0,
             "keyword_refresh_s": 0.0,
         }
@@ -149,6 +149,8 @@ def llm_settings(fake: FakeLLM) -> dict:
 class ServerThread:
     """A real uvicorn server on a free loopback port, in a thread (real HTTP, same process)."""
 
+    health_path = "/api/health"
+
     def __init__(self, app):
         import uvicorn
 
@@ -162,7 +164,7 @@ class ServerThread:
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
-        wait_http(self.url + "/api/health", 60)
+        wait_http(self.url + self.health_path, 60)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("frontend_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # FRONTEND_DIR= (empty) must not become Path("."): that would serve the working directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("confluence_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from confluence_rag.settings import Settings
-
 from tests.conftest import REPO
 
 
@@ -12,8 +11,16 @@ def _example_names() -> set[str]:
     return {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
 
 
+COMPOSE_ONLY = {"FRONTEND_PORT"}
+
+
 def test_env_example_documents_every_setting_and_nothing_else():
-    assert _example_names() == {name.upper() for name in Settings.model_fields}
+    assert _example_names() - COMPOSE_ONLY == {name.upper() for name in Settings.model_fields}
+
+
+def test_empty_frontend_dir_serves_nothing(monkeypatch):
+    monkeypatch.setenv("FRONTEND_DIR", "")
+    assert Settings(_env_file=None).frontend_dir is None
 
 
 def test_seed_names_are_accepted(monkeypatch):

@@ -7,8 +7,8 @@ import time
 
 import httpx
 import pytest
-from confluence_rag.api.app import create_app
 
+from confluence_rag.api.app import create_app
 from tests.conftest import ServerThread, confluence_settings, llm_settings
 
 ADMIN = "admin-secret-token"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from confluence_rag.components.confluence import (
     ConfluenceAuthError,
     ConfluenceClient,
     ConfluenceError,
 )
-
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence, sample_space
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from llama_index.core.schema import Document
+
 from confluence_rag.components.embedding import build_embedder
 from confluence_rag.ingestion.chunking import PageChunker, embed_text
 from confluence_rag.ingestion.models import Page
-from llama_index.core.schema import Document
-
 from tests.conftest import SHARED_DATA
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from confluence_rag.components.container import Components
 from confluence_rag.ingestion.service import ingest_space
-
 from tests.conftest import confluence_settings
 
 

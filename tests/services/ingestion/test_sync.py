@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from confluence_rag.components.container import Components
 from confluence_rag.ingestion.service import ingest_space
-
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence, sample_space
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from confluence_rag.components.container import Components
 from confluence_rag.ingestion.service import ingest_space
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
-
 from tests.conftest import confluence_settings
 
 
