@@ -118,5 +118,7 @@ describe('Message', () => {
   it('shows the total duration from the timings', async () => {
     await render(answer({ timings: { total_ms: 1500 } }));
     expect(el.querySelector('.duration')?.textContent).toContain('1,5 s');
+    await render(answer({ timings: { total_ms: 12.4 } }));
+    expect(el.querySelector('.duration')?.textContent).toContain('12 ms');
   });
 });

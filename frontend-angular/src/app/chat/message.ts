@@ -43,9 +43,12 @@ export class Message {
     const { status } = this.message();
     return this.last() && !this.busy() && (status === 'error' || status === 'stopped');
   });
-  protected readonly seconds = computed(() => {
+  protected readonly duration = computed(() => {
     const ms = this.message().timings?.total_ms;
-    return ms == null ? null : this.i18n.number(ms / 1000);
+    if (ms == null) return null;
+    return ms < 1000
+      ? this.i18n.t('msg.durationMs', { ms: Math.round(ms) })
+      : this.i18n.t('msg.duration', { seconds: this.i18n.number(ms / 1000) });
   });
 
   protected async copy(): Promise<void> {

@@ -120,6 +120,7 @@ describe('ChatService', () => {
     it('never gives a blank message', () => {
       const i18n = TestBed.inject(I18nService);
       expect(chat.describe(new ApiError(500, null))).toBe(i18n.t('error.http', { status: 500 }));
+      expect(chat.describe(new ApiError(0, null))).toBe(i18n.t('error.stream'));
       expect(chat.describe(new ApiError(0, null, 'network'))).toBe(i18n.t('error.network'));
       expect(chat.describe(new ApiError(200, null, 'stream'))).toBe(i18n.t('error.stream'));
       expect(chat.describe(new ApiError(0, 'message seul'))).toBe('message seul');

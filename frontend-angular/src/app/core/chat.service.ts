@@ -83,7 +83,8 @@ export class ChatService {
         }
       }
     } catch (err) {
-      if (isAbortError(err)) update({ status: 'stopped' });
+      // Whatever error surfaced, an abort asked for by the user is a stop, not a failure.
+      if (controller.signal.aborted || isAbortError(err)) update({ status: 'stopped' });
       else update({ status: 'error', error: this.describe(err) });
     } finally {
       if (this.controller === controller) this.controller = null;
@@ -101,7 +102,7 @@ export class ChatService {
           ? this.i18n.t('error.withStatus', { message: err.detail, status: err.status })
           : err.detail;
       }
-      return this.i18n.t('error.http', { status: err.status });
+      return err.status > 0 ? this.i18n.t('error.http', { status: err.status }) : this.i18n.t('error.stream');
     }
     return err instanceof Error && err.message ? err.message : this.i18n.t('error.stream');
   }

@@ -18,6 +18,7 @@ describe('I18nService', () => {
     expect(i18n.t('chat.send')).toBe('Send');
     expect(localStorage.getItem(LANG_STORAGE_KEY)).toBe('en');
     expect(document.documentElement.lang).toBe('en');
+    expect(document.title).toBe('Documentation assistant');
   });
 
   it('restores the stored language on start and ignores an unknown one', () => {

@@ -18,13 +18,18 @@ export class I18nService {
   readonly lang = this.current.asReadonly();
 
   constructor() {
-    this.document.documentElement.lang = this.current();
+    this.applyToDocument();
   }
 
   setLang(lang: Lang): void {
     this.current.set(lang);
-    this.document.documentElement.lang = lang;
+    this.applyToDocument();
     writeStorage(localStorage, LANG_STORAGE_KEY, lang);
+  }
+
+  private applyToDocument(): void {
+    this.document.documentElement.lang = this.current();
+    this.document.title = this.t('app.title');
   }
 
   /** Translates `key`, replacing `{name}` placeholders with `params.name`. */

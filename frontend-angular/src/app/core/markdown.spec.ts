@@ -1,5 +1,5 @@
 import { source } from '../../testing/fixtures';
-import { renderMarkdown } from './markdown';
+import { plainSnippet, renderMarkdown } from './markdown';
 
 function dom(html: string): HTMLElement {
   const div = document.createElement('div');
@@ -58,6 +58,14 @@ describe('renderMarkdown', () => {
     expect(el.textContent).toContain('<script>alert(1)</script>');
   });
 
+  it('links same-site source paths (demo content) but not protocol-relative URLs', () => {
+    const local = [source(1, { url: '/demo/pages/demo-conges#Poser' }), source(2, { url: '//evil.example/x' })];
+    const el = dom(renderMarkdown('A [1] B [2]', local));
+    const links = el.querySelectorAll('a.citation');
+    expect(links).toHaveLength(1);
+    expect(links[0].getAttribute('href')).toBe('/demo/pages/demo-conges#Poser');
+  });
+
   it('does not load remote images', () => {
     const el = dom(renderMarkdown('![schéma](https://example.com/a.png)'));
     expect(el.querySelector('img')).toBeNull();
@@ -67,5 +75,14 @@ describe('renderMarkdown', () => {
   it('renders a partial stream without breaking (unfinished citation and list)', () => {
     const el = dom(renderMarkdown('Étapes :\n\n1. Ouvrir le portail [', sources));
     expect(el.querySelector('ol li')?.textContent).toContain('Ouvrir le portail [');
+  });
+});
+
+describe('plainSnippet', () => {
+  it('drops Markdown punctuation from a snippet', () => {
+    expect(plainSnippet("## Frais\nLes notes se déclarent dans **Expensya**.\n| Dépense | Plafond |\n| --- | --- |\n| Repas | 20 € |")).toBe(
+      'Frais\nLes notes se déclarent dans Expensya.\nDépense · Plafond\nRepas · 20 €',
+    );
+    expect(plainSnippet('> cité avec `code` et [un lien](https://x.y)')).toBe('cité avec code et un lien');
   });
 });

@@ -15,13 +15,13 @@ export function renderMarkdown(markdown: string, sources: readonly Source[] = []
       html: ({ text }) => escapeHtml(text),
       link({ href, title, tokens }) {
         const label = this.parser.parseInline(tokens);
-        if (!isHttpUrl(href)) return label;
+        if (!isLinkableUrl(href)) return label;
         const t = title ? ` title="${escapeHtml(title)}"` : '';
         return `<a href="${escapeHtml(href)}"${t} target="_blank" rel="noopener noreferrer">${label}</a>`;
       },
       // Remote images are not loaded: they become links.
       image: ({ href, text }) =>
-        isHttpUrl(href)
+        isLinkableUrl(href)
           ? `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${escapeHtml(text || href)}</a>`
           : escapeHtml(text),
     },
@@ -40,7 +40,7 @@ export function renderMarkdown(markdown: string, sources: readonly Source[] = []
           return (token['numbers'] as number[])
             .map((n) => {
               const source = byNumber.get(n);
-              if (!source || !isHttpUrl(source.url)) return `[${n}]`;
+              if (!source || !isLinkableUrl(source.url)) return `[${n}]`;
               return (
                 `<a class="citation" href="${escapeHtml(source.url)}" target="_blank" rel="noopener noreferrer"` +
                 ` title="${escapeHtml(citationTitle(source))}">[${n}]</a>`
@@ -61,8 +61,29 @@ function citationLabel(source: Source): string {
   return `${source.n}. ${source.title}`;
 }
 
-export function isHttpUrl(url: string | null | undefined): boolean {
-  return !!url && /^https?:\/\//i.test(url);
+/**
+ * A source snippet is the start of a Markdown chunk: show it as plain text without the
+ * Markdown punctuation (emphasis, headings, quotes, table rules and pipes).
+ */
+export function plainSnippet(markdown: string): string {
+  return markdown
+    .split('\n')
+    .filter((line) => !/^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/.test(line))
+    .map((line) =>
+      line
+        .replace(/^\s{0,3}(#{1,6}|>)\s?/, '')
+        .replace(/^\s*\|\s*|\s*\|\s*$/g, '')
+        .replace(/\s*\|\s*/g, ' · '),
+    )
+    .join('\n')
+    .replace(/(\*\*|__|`)/g, '')
+    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
+    .trim();
+}
+
+/** http(s) URLs and same-site paths (the demo content cites `/demo/pages/...`); nothing else. */
+export function isLinkableUrl(url: string | null | undefined): boolean {
+  return !!url && (/^https?:\/\//i.test(url) || /^\/(?!\/)/.test(url));
 }
 
 export function escapeHtml(text: string): string {

@@ -17,7 +17,7 @@ import { SpacesStore } from '../core/spaces.store';
         <option value="">{{ i18n.t('spaces.all') }}</option>
         @for (space of store.spaces(); track space.key) {
           <option [value]="space.key" [selected]="space.key === store.selected()">
-            {{ i18n.t('spaces.option', { key: space.key, pages: space.pages }) }}
+            {{ space.key }}
           </option>
         }
       </select>

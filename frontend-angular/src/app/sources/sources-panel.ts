@@ -1,6 +1,6 @@
 import { Component, inject, input, output } from '@angular/core';
 import { I18nService } from '../core/i18n.service';
-import { isHttpUrl } from '../core/markdown';
+import { isLinkableUrl, plainSnippet } from '../core/markdown';
 import { Source } from '../core/models';
 
 /** The passages an answer is based on, numbered like the citations in the answer. */
@@ -14,5 +14,6 @@ export class SourcesPanel {
   readonly sources = input<readonly Source[]>([]);
   /** The close button (shown when the panel is a drawer on narrow screens). */
   readonly closed = output<void>();
-  protected readonly isHttpUrl = isHttpUrl;
+  protected readonly isLinkableUrl = isLinkableUrl;
+  protected readonly plainSnippet = plainSnippet;
 }
