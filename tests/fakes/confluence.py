@@ -54,6 +54,8 @@ class FakeAttachment:
     media_type: str
     data: bytes
     version: int = 1
+    when: datetime = field(default_factory=lambda: datetime.now(UTC))
+    position: int = 0
 
 
 @dataclass
@@ -159,7 +161,9 @@ class FakeConfluence:
     def add_attachment(self, page_id: str, title: str, media_type: str, data: bytes) -> FakeAttachment:
         with self._lock:
             self._next_id += 1
-            att = FakeAttachment(f"att{self._next_id}", page_id, title, media_type, data)
+            att = FakeAttachment(
+                f"att{self._next_id}", page_id, title, media_type, data, position=len(self.attachments)
+            )
             self.attachments[att.id] = att
         return att
 
@@ -291,6 +295,55 @@ class FakeConfluence:
                 "type": "global",
             }
         return data
+
+    def attachment_visible(self, att: FakeAttachment) -> bool:
+        page = self.pages.get(att.page_id)
+        return page is not None and self.visible(page) and page.space not in self.forbidden_spaces
+
+    def attachment_view(self, att: FakeAttachment) -> dict:
+        page = self.pages[att.page_id]
+        return {
+            "type": "attachment",
+            "space": page.space,
+            "label": [],
+            "id": att.id,
+            "title": att.title,
+            "text": att.title,
+            "ancestor": [a.id for a in self.ancestors(page)] + [page.id],
+            "parent": page.id,
+            "container": page.id,
+            "creator": page.author,
+            "lastmodified": att.when,
+            "created": att.when,
+        }
+
+    def view(self, content: FakePage | FakeAttachment) -> dict:
+        return self.attachment_view(content) if isinstance(content, FakeAttachment) else self.cql_view(content)
+
+    def any_content(self, content: FakePage | FakeAttachment, expand: str) -> dict:
+        if isinstance(content, FakeAttachment):
+            data = self.attachment_content(content)
+            page = self.pages[content.page_id]
+            if "container" in expand:
+                data["container"] = {"id": page.id, "type": "page", "title": page.title}
+            return data
+        return self.content(content, expand)
+
+    def attachment_content(self, att: FakeAttachment) -> dict:
+        download = f"/download/attachments/{att.page_id}/{quote(att.title)}?version={att.version}&api=v2"
+        return {
+            "id": att.id,
+            "type": "attachment",
+            "status": "current",
+            "title": att.title,
+            "metadata": {"mediaType": att.media_type},
+            "extensions": {"mediaType": att.media_type, "fileSize": len(att.data)},
+            "version": {"number": att.version, "when": att.when.isoformat().replace("+00:00", "Z")},
+            "_links": {
+                "webui": f"/pages/viewpageattachments.action?pageId={att.page_id}&preview={quote(att.title)}",
+                "download": download,
+            },
+        }
 
     def cql_view(self, page: FakePage) -> dict:
         return {
@@ -493,14 +546,14 @@ class _Handler(BaseHTTPRequestHandler):
             for p in fake.pages.values()
             if fake.visible(p) and p.space not in fake.forbidden_spaces and pred(fake.cql_view(p))
         ]
+        matches.sort(key=lambda p: p.position)
+        matches += sorted(
+            (a for a in fake.attachments.values() if fake.attachment_visible(a) and pred(fake.attachment_view(a))),
+            key=lambda a: a.position,
+        )
         if order:
             key, desc = order
-            matches.sort(
-                key=lambda p: fake.cql_view(p).get(key.replace("lastmodified", "lastmodified")),
-                reverse=desc,
-            )
-        else:
-            matches.sort(key=lambda p: p.position)
+            matches.sort(key=lambda c: fake.view(c).get(key), reverse=desc)
         start, limit = self._window(q)
         if q.get("cursor"):  # Cloud: the cursor defines the position, start is ignored
             start = int(base64.urlsafe_b64decode(q["cursor"].encode()).decode().split(":")[1])
@@ -515,7 +568,7 @@ class _Handler(BaseHTTPRequestHandler):
                 next_link = f"/rest/api/content/search?next=true&cursor={quote(cursor)}&{urlencode(params)}"
             else:
                 next_link = f"/rest/api/content/search?{urlencode({**params, 'start': start + len(window)})}"
-        results = [fake.content(p, q.get("expand", "")) for p in window]
+        results = [fake.any_content(c, q.get("expand", "")) for c in window]
         self._send(
             200,
             _envelope(
@@ -571,20 +624,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, _envelope(results, start, limit, self._base(), fake.context, next_link))
 
     def _attachment(self, att: FakeAttachment) -> dict:
-        download = f"/download/attachments/{att.page_id}/{quote(att.title)}?version={att.version}&api=v2"
-        return {
-            "id": att.id,
-            "type": "attachment",
-            "status": "current",
-            "title": att.title,
-            "metadata": {"mediaType": att.media_type},
-            "extensions": {"mediaType": att.media_type, "fileSize": len(att.data)},
-            "version": {"number": att.version},
-            "_links": {
-                "webui": f"/pages/viewpageattachments.action?pageId={att.page_id}",
-                "download": download,
-            },
-        }
+        return self.owner.attachment_content(att)
 
 
 def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:
@@ -638,6 +678,18 @@ def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:
         "vacation": vacation,
         "oncall": oncall,
     }
+
+
+def demo_space(fake: FakeConfluence, key: str = "DEMO") -> None:
+    """Serve the product's own French demo wiki through the fake, as a real Confluence space."""
+    from confluence_rag.ingestion.demo import demo_pages
+
+    fake.add_space(key, "Équipe Plateforme")
+    ids: dict[str, str] = {}
+    for page in demo_pages():
+        parent = ids.get(page.breadcrumb[-1]) if page.breadcrumb else None
+        created = fake.add_page(key, page.title, page.html, parent=parent, labels=page.labels, author=page.author)
+        ids[page.title] = created.id
 
 
 def main() -> None:

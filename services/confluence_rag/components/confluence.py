@@ -28,7 +28,8 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import HTTPError, RequestException
 from urllib3.util import Retry
 
-from confluence_rag.ingestion.models import Page
+from confluence_rag.ingestion.attachments import attachment_kind, extract_text
+from confluence_rag.ingestion.models import Page, listing_signature
 from confluence_rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,10 @@ class ConfluenceClient:
                 clauses.append(f"(container = {root} OR ancestor = {root})")
             else:
                 clauses.append(f"(id = {root} OR ancestor = {root})")
-        if st.confluence_exclude_labels and kind != "attachment":
+        if kind == "attachment":
+            # Label and CQL filters select pages; attachments follow the pages kept (by container id).
+            return " AND ".join(clauses)
+        if st.confluence_exclude_labels:
             labels = ", ".join(f'"{label}"' for label in st.confluence_exclude_labels)
             clauses.append(f"label not in ({labels})")
         if st.confluence_cql_filter:
@@ -226,6 +230,71 @@ class ConfluenceClient:
 
     def list_page_ids(self, space_key: str) -> set[str]:
         return {r["id"] for r in self.search(self.scope_cql(space_key), expand=None)}
+
+    # --- attachments -------------------------------------------------------------------------
+    def attachment_listing(self, space_key: str, page_ids: set[str]) -> dict[str, str]:
+        """attachment id → signature, for the attachments of the pages in scope (no download)."""
+        out = {}
+        for raw in self.search(self.scope_cql(space_key, "attachment"), expand=ATTACHMENT_EXPAND):
+            if str((raw.get("container") or {}).get("id")) in page_ids:
+                out[str(raw["id"])] = self._attachment_signature(raw)
+        return out
+
+    def iter_attachments(self, cql: str, space_key: str, page_ids: set[str]) -> Iterator[Page]:
+        for raw in self.search(cql, expand=ATTACHMENT_EXPAND):
+            if str((raw.get("container") or {}).get("id")) in page_ids:
+                page = self.to_attachment(raw, space_key)
+                if page is not None:
+                    yield page
+
+    def iter_changed_attachments(self, space_key: str, since: datetime, page_ids: set[str]) -> Iterator[Page]:
+        cql = f'{self.scope_cql(space_key, "attachment")} AND lastmodified >= "{self.cql_date(since)}"'
+        return self.iter_attachments(cql, space_key, page_ids)
+
+    def iter_attachments_by_id(self, ids: list[str], space_key: str, page_ids: set[str]) -> Iterator[Page]:
+        for start in range(0, len(ids), ID_BATCH):
+            batch = ", ".join(ids[start : start + ID_BATCH])
+            yield from self.iter_attachments(
+                f"{self.scope_cql(space_key, 'attachment')} AND id in ({batch})", space_key, page_ids
+            )
+
+    def _attachment_signature(self, raw: dict) -> str:
+        container = raw.get("container") or {}
+        return listing_signature(
+            int((raw.get("version") or {}).get("number") or 0), raw.get("title", ""), [], [container.get("title", "")]
+        )
+
+    def to_attachment(self, raw: dict, space_key: str) -> Page | None:
+        """Download and extract one attachment; None when its type or size is not indexed."""
+        title = raw.get("title", "")
+        size = int((raw.get("extensions") or {}).get("fileSize") or 0)
+        media_type = (raw.get("metadata") or {}).get("mediaType") or (raw.get("extensions") or {}).get("mediaType", "")
+        kind = attachment_kind(media_type, title)
+        if kind is None or size > self.settings.attachment_max_bytes:
+            log.info("attachment %s skipped (%s, %d bytes)", title, media_type, size)
+            return None
+        download = raw["_links"]["download"]
+        try:
+            data = self.api.get(download.lstrip("/"), not_json_response=True)
+            text = extract_text(kind, data or b"")[: self.settings.attachment_max_chars]
+        except Exception as exc:  # one bad file must not stop the sync
+            log.warning("attachment %s could not be read: %s", title, type(exc).__name__)
+            return None
+        container = raw.get("container") or {}
+        version = raw.get("version") or {}
+        return Page(
+            page_id=str(raw["id"]),
+            space_key=space_key,
+            title=title,
+            url=self.base_url + download,
+            html="",
+            markdown=text,
+            version=int(version.get("number") or 0),
+            last_modified=version.get("when", ""),
+            breadcrumb=[container.get("title", "")],
+            kind="attachment",
+            parent_id=str(container.get("id", "")),
+        )
 
     def to_page(self, raw: dict, space_key: str) -> Page:
         version = raw.get("version") or {}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from llama_index.core.schema import Document
 
-from confluence_rag.ingestion.html_to_markdown import html_to_markdown
+from confluence_rag.ingestion.html_to_markdown import ConvertedPage, html_to_markdown
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Page:
     breadcrumb: list[str] = field(default_factory=list)  # ancestors' titles, root first
     kind: str = "page"  # page | blogpost | attachment
     parent_id: str = ""  # an attachment's page
+    markdown: str | None = None  # already text (attachments): no HTML conversion
 
     @property
     def signature(self) -> str:
@@ -32,7 +33,7 @@ class Page:
 
     def to_document(self) -> Document:
         """Convert the HTML and attach the metadata every chunk will carry (Chroma-safe scalars)."""
-        converted = html_to_markdown(self.html)
+        converted = html_to_markdown(self.html) if self.markdown is None else ConvertedPage(self.markdown)
         metadata = {
             "page_id": self.page_id,
             "space_key": self.space_key,

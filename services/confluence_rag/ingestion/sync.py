@@ -2,7 +2,7 @@
 
 A sync of one space:
 1. lists the pages in scope without bodies (id, version, title, labels, ancestors) — one cheap
-   paged CQL search;
+   paged CQL search — and, with CONFLUENCE_INCLUDE_ATTACHMENTS, their attachments (no download);
 2. fetches with bodies only (a) pages modified since the last successful sync minus an overlap
    margin (CQL `lastmodified`, minute precision, in the account's time zone) and (b) pages whose
    listing differs from the index (new, moved in, relabelled, renamed, or a previous failure);
@@ -80,21 +80,50 @@ def plan_sync(
     fingerprint: str,
     overlap: timedelta,
 ) -> SyncPlan:
+    with_attachments = client.settings.confluence_include_attachments
     since = state.last_success(space_key)
     if full or since is None or state.fingerprint(space_key) != fingerprint:
-        return SyncPlan("full", client.iter_space_pages(space_key), keep=None)
+
+        def everything() -> Iterator[Page]:
+            page_ids: set[str] = set()
+            for page in client.iter_space_pages(space_key):
+                page_ids.add(page.page_id)
+                yield page
+            if with_attachments:
+                yield from client.iter_attachments(client.scope_cql(space_key, "attachment"), space_key, page_ids)
+
+        return SyncPlan("full", everything(), keep=None)
+
     listing = client.listing(space_key)
+    attachments = client.attachment_listing(space_key, set(listing)) if with_attachments else {}
     indexed = indexer.indexed_pages(space_key)
-    stale = sorted(pid for pid, sig in listing.items() if pid not in indexed or indexed[pid].listing_sig != sig)
+
+    def stale(items: dict[str, str]) -> list[str]:
+        return sorted(i for i, sig in items.items() if i not in indexed or indexed[i].listing_sig != sig)
+
+    stale_pages, stale_attachments = stale(listing), stale(attachments)
+    since -= overlap
 
     def pages() -> Iterator[Page]:
         fetched: set[str] = set()
-        for page in client.iter_changed_pages(space_key, since - overlap):
+        for page in client.iter_changed_pages(space_key, since):
             fetched.add(page.page_id)
             yield page
-        yield from client.iter_pages_by_id([pid for pid in stale if pid not in fetched], space_key)
+        yield from client.iter_pages_by_id([i for i in stale_pages if i not in fetched], space_key)
+        if with_attachments:
+            for att in client.iter_changed_attachments(space_key, since, set(listing)):
+                fetched.add(att.page_id)
+                yield att
+            todo = [i for i in stale_attachments if i not in fetched]
+            yield from client.iter_attachments_by_id(todo, space_key, set(listing))
 
-    return SyncPlan("incremental", pages(), keep=set(listing), in_scope=len(listing), to_fetch_hint=len(stale))
+    return SyncPlan(
+        "incremental",
+        pages(),
+        keep=set(listing) | set(attachments),
+        in_scope=len(listing),
+        to_fetch_hint=len(stale_pages) + len(stale_attachments),
+    )
 
 
 def sync_space(

@@ -32,8 +32,12 @@ def _wait(client: httpx.Client, path: str, headers: dict | None = None) -> dict:
 def worker_settings(fake_confluence, make_settings, chroma_server):
     fake_confluence.add_space("OPS")
     fake_confluence.add_page("OPS", "Pager duty", "<p>The pager rotates weekly.</p>")
-    return make_settings(**confluence_settings(fake_confluence), confluence_spaces=["ENG", "OPS"],
-                         chroma_host="127.0.0.1", chroma_port=chroma_server.port)
+    return make_settings(
+        **confluence_settings(fake_confluence),
+        confluence_spaces=["ENG", "OPS"],
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server.port,
+    )
 
 
 def test_jobs_run_with_counts_and_history_survives_a_restart(worker_settings):

@@ -1,0 +1,96 @@
+"""The chat page in Debian's chromium (playwright-core), against the local topology: nginx serving
+the Angular build and proxying /api/ to the real query API, the ingest worker, a Chroma server,
+and the Confluence and LLM fakes. The browser scenarios live in frontend-angular/e2e/*.test.mjs;
+this test starts everything, indexes the French demo space through the worker, runs them, and
+keeps their screenshots in test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, subprocess_env
+from tests.fakes.confluence import FakeConfluence, demo_space, sample_space
+from tests.fakes.llm import FakeLLM
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+ADMIN = "e2e-admin-token"
+FRONTEND_DIST = REPO / "frontend-angular" / "dist" / "chat" / "browser"
+ARTIFACTS = REPO / "test-artifacts" / "e2e"
+
+
+@pytest.fixture
+def fakes():
+    confluence = FakeConfluence(cloud=True, page_cap=5)
+    demo_space(confluence, "DEMO")
+    sample_space(confluence, "ENG")
+    confluence.start()
+    llm = FakeLLM(token_delay_s=0.08)  # slow enough for the browser to see tokens arrive one by one
+    llm.start()
+    yield confluence, llm
+    confluence.stop()
+    llm.stop()
+
+
+def test_chat_page_in_chromium(local_stack, fakes):
+    if not (FRONTEND_DIST / "index.html").exists():
+        pytest.fail("frontend not built: run `make frontend-build` (make test does)")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.fail("Debian chromium missing: `make chromium-install` (make test does)")
+    confluence, llm = fakes
+    stack = local_stack(
+        frontend_dist=FRONTEND_DIST,
+        extra_env={
+            "CONFLUENCE_URL": confluence.base_url,
+            "CONFLUENCE_USERNAME": confluence.username,
+            "CONFLUENCE_API_TOKEN": confluence.api_token,
+            "CONFLUENCE_SPACES": "DEMO",
+            "LLM_MODEL": "openai/fake-model",
+            "LLM_API_BASE": llm.api_base,
+            "LLM_API_KEY": llm.api_key,
+            "ADMIN_TOKEN": ADMIN,
+        },
+    )
+    assert stack.up.returncode == 0, stack.up.stdout + stack.up.stderr
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    job = httpx.post(stack.nginx_url + "/api/ingest/jobs", json={"space_key": "DEMO"}, headers=auth, timeout=30)
+    assert job.status_code == 202, job.text
+    deadline = time.monotonic() + 300
+    while (state := httpx.get(f"{stack.nginx_url}/api/ingest/jobs/{job.json()['id']}", headers=auth).json())[
+        "status"
+    ] not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state["status"] == "succeeded" and state["pages_added"] == 9, state
+
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    env = subprocess_env(
+        {
+            "E2E_BASE_URL": stack.nginx_url,
+            "E2E_ADMIN_TOKEN": ADMIN,
+            "E2E_SPACE": "ENG",
+            "E2E_EXPECT_MODE": "llm",
+            "E2E_ARTIFACTS": str(ARTIFACTS),
+            "E2E_CONFLUENCE_URL": confluence.base_url,
+        }
+    )
+    run = subprocess.run(
+        ["node", "--test", "--test-concurrency=1", "e2e/"],
+        cwd=REPO / "frontend-angular",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    print(run.stdout[-6000:], run.stderr[-3000:])
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert "# fail 0" in run.stdout
+    assert list(ARTIFACTS.glob("*.png")), "the browser tests saved no screenshot"
+    # The LLM fake saw grounded prompts from the browser's questions.
+    assert any("Congés et absences" in r["messages"][0]["content"] for r in llm.answer_requests)
