@@ -8,7 +8,6 @@ worker through nginx -> query API -> worker, and by `make ingest` against the ru
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -22,9 +21,6 @@ from tests.deploy.helpers import REPO, pid_alive, port_is_free, public_tempdir, 
 from tests.fakes.confluence import FakeConfluence, sample_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-if importlib.util.find_spec("confluence_rag.cli") is None:  # only while the backend is being written
-    pytest.skip("the backend's CLI (confluence_rag/cli.py) does not exist yet", allow_module_level=True)
 
 ADMIN_TOKEN = "deploy-test-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
