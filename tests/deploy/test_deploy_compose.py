@@ -11,9 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from confluence_rag.settings import Settings
 from pydantic import AliasChoices
 
+from confluence_rag.settings import Settings
 from tests.deploy.helpers import REPO, VENV
 
 SERVICES = {"chroma", "query-api", "ingest-worker", "frontend"}
