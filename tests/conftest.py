@@ -105,6 +105,7 @@ def fake_llm() -> Iterator[FakeLLM]:
 @pytest.fixture
 def make_settings(tmp_path):
     """Settings for a test: embedded Chroma in tmp_path unless overridden; never reads .env."""
+
     def make(**overrides) -> Settings:
         values = {
             "chroma_path": tmp_path / "chroma",
