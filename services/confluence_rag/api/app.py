@@ -10,7 +10,6 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
 
 from confluence_rag.api.routers import chat, health, ingest, search
 from confluence_rag.api.services import Services
@@ -111,7 +110,6 @@ def _load_demo(services: Services) -> None:
 def _mount_frontend(app: FastAPI, root: Path) -> None:
     """Serve the built Angular app (single-process `make run`; nginx does this when deployed)."""
     index = root / "index.html"
-    app.mount("/assets-static", StaticFiles(directory=root), name="frontend-files")
 
     @app.get("/{path:path}", include_in_schema=False)
     def spa(path: str):
