@@ -4,6 +4,9 @@ re-index would give (same pages, same chunk ids and metadata, no duplicates), ch
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from urllib.parse import unquote_plus
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -78,18 +81,15 @@ def test_no_change_resync_fetches_few_bodies_and_embeds_nothing(fake, make_compo
 def test_incremental_window_uses_the_account_time_zone(fake, make_components):
     components = make_components()
     ingest_space(components, "ENG")
+    state = json.loads((components.settings.state_dir / "sync_state.json").read_text())
     fake.requests.clear()
     ingest_space(components, "ENG")
-    window = [r for r in fake.requests if "lastmodified" in r]
-    assert window, fake.requests
-    # Paris is UTC+1 in November: the formatted minute must be local time, not UTC.
-    from datetime import UTC, datetime
-    from urllib.parse import unquote_plus
-    from zoneinfo import ZoneInfo
-
-    local_hour = datetime.now(UTC).astimezone(ZoneInfo("Europe/Paris")).strftime("%H:")
-    assert f'lastmodified >= "{datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d")}' in unquote_plus(window[0])
-    assert local_hour in unquote_plus(window[0])
+    window = [unquote_plus(r) for r in fake.requests if "lastmodified" in r]
+    # The last sync point minus the overlap, at minute precision, in Paris time (not UTC).
+    since = datetime.fromisoformat(state["ENG"]["last_success"]) - timedelta(minutes=10)
+    expected = since.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    assert since.astimezone(ZoneInfo("Europe/Paris")).utcoffset() == timedelta(hours=1)  # November
+    assert any(f'lastmodified >= "{expected}"' in r for r in window), window
 
 
 def test_edit_add_delete_move_relabel_restrict_rename(fake, make_components):
