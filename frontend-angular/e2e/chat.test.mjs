@@ -80,10 +80,14 @@ describe('chat', { timeout: 180_000 }, () => {
     const absolute = new URL(href, env.baseUrl).href;
     if (new URL(absolute).origin !== new URL(env.baseUrl).origin) {
       // An outside wiki may not be reachable from the test machine: answer for it.
-      await context.route(absolute, (route) => route.fulfill({ contentType: 'text/html', body: '<h1>source</h1>' }));
+      const withoutFragment = absolute.split('#')[0];
+      await context.route(
+        (url) => url.href.split('#')[0] === withoutFragment,
+        (route) => route.fulfill({ contentType: 'text/html', body: '<h1>source</h1>' }),
+      );
     }
     const [popup] = await Promise.all([context.waitForEvent('page'), first.click()]);
-    await popup.waitForLoadState('domcontentloaded');
+    await popup.waitForURL(absolute, { timeout: 15_000 }); // a new tab starts on about:blank
     assert.equal(popup.url(), absolute);
     await popup.close();
     assert.deepEqual(page.errors, []);
