@@ -5,6 +5,7 @@ Nothing here reaches beyond loopback; the embedding model is the real bundled on
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -171,6 +172,17 @@ class ServerThread:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a server-sent events response."""
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+    return events
 
 
 def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:

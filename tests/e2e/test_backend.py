@@ -3,14 +3,13 @@ server, then `confluence-rag api`, asked over HTTP; and the embedded demo that `
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 
 import httpx
 import pytest
 
-from tests.conftest import VENV_BIN, ChromaServer, free_port, subprocess_env, wait_http
+from tests.conftest import VENV_BIN, ChromaServer, free_port, sse_events, subprocess_env, wait_http
 from tests.fakes.confluence import FakeConfluence, sample_space
 from tests.fakes.llm import FakeLLM
 
@@ -56,17 +55,11 @@ class Api:
 
 
 def _chat(url: str, question: str) -> list[tuple[str, dict]]:
-    events, name = [], None
     with httpx.stream(
         "POST", url + "/api/chat", json={"messages": [{"role": "user", "content": question}]}, timeout=60
     ) as response:
         assert response.status_code == 200
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line[6:])))
-    return events
+        return sse_events(response)
 
 
 @pytest.mark.parametrize("style", ["cloud", "server"])

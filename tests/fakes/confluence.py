@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from tests.fakes.cql import CqlError, compile_cql
+from tests.fakes.http import serve, shutdown
 
 
 @dataclass
@@ -181,14 +182,7 @@ class FakeConfluence:
 
     # --- server -------------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(_Handler, self, host, port)
         return self.base_url
 
     @property
@@ -200,9 +194,7 @@ class FakeConfluence:
         return f"http://127.0.0.1:{self.port}{self.context}"
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        shutdown(self._server)
 
     # --- model --------------------------------------------------------------------------------
     def visible(self, page: FakePage) -> bool:

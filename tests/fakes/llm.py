@@ -18,6 +18,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.fakes.http import serve, shutdown
+
 NOT_FOUND_FR = "Je n'ai pas trouvé la réponse dans la documentation."
 
 
@@ -32,14 +34,7 @@ class FakeLLM:
         self._server: ThreadingHTTPServer | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(_Handler, self, host, port)
         return self.api_base
 
     @property
@@ -47,9 +42,7 @@ class FakeLLM:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        shutdown(self._server)
 
     @property
     def answer_requests(self) -> list[dict]:

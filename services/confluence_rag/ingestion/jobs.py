@@ -29,21 +29,13 @@ def _now() -> str:
 
 
 @dataclass
-class Job:
-    space_key: str
+class Job(SyncStats):
+    """One ingestion run: its progress counters (SyncStats) plus identity and timing."""
+
+    space_key: str = ""
     full: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     status: str = "queued"  # queued | running | succeeded | failed
-    mode: str = ""  # full | incremental
-    pages_seen: int = 0
-    pages_total: int = 0
-    pages_done: int = 0
-    pages_added: int = 0
-    pages_updated: int = 0
-    pages_unchanged: int = 0
-    pages_deleted: int = 0
-    pages_failed: int = 0
-    chunks_written: int = 0
     error: str | None = None
     created_at: str = field(default_factory=_now)
     started_at: str | None = None
@@ -51,9 +43,8 @@ class Job:
     duration_s: float | None = None
 
     def update(self, stats: SyncStats) -> None:
-        for key, value in stats.as_dict().items():
-            if hasattr(self, key) and key != "failures":
-                setattr(self, key, value)
+        for name in SyncStats.__dataclass_fields__:
+            setattr(self, name, getattr(stats, name))
 
 
 class JobConflict(RuntimeError):

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import httpx
 import pytest
 
 from confluence_rag.api.app import create_app
-from tests.conftest import ServerThread, confluence_settings, llm_settings
+from tests.conftest import ServerThread, confluence_settings, llm_settings, sse_events
 
 ADMIN = "admin-secret-token"
-
-
-def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            events.append((name, json.loads(line[6:])))
-    return events
 
 
 @pytest.fixture

@@ -1,0 +1,21 @@
+"""Serving a fake on a loopback port in a background thread (shared by the fakes)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def serve(handler: type[BaseHTTPRequestHandler], owner: object, host: str, port: int) -> ThreadingHTTPServer:
+    """Start a threading HTTP server whose handler instances see `owner` as `self.owner`."""
+    bound = type(handler.__name__, (handler,), {"owner": owner})
+    server = ThreadingHTTPServer((host, port), bound)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def shutdown(server: ThreadingHTTPServer | None) -> None:
+    if server:
+        server.shutdown()
+        server.server_close()
