@@ -1,0 +1,464 @@
+"""`make bench`: ingestion and search performance, each against the raw cost of its parts.
+
+(a) Ingestion. One space of every shared page (piaf_dev + docs_piwigo_fr_en + xquad_en, 810
+    pages) served by the Confluence fake, ingested by `ingest_space` into embedded Chroma in a
+    temp dir → pages/s and chunks/s. In the same run, the raw encode throughput of the same model,
+    same batch size, on exactly the texts the pipeline embedded
+    (`embedder.model._model.encode(texts, batch_size=EMBEDDING_BATCH_SIZE)`) → pipeline/raw
+    ratio. Then a re-ingest with nothing changed (must embed nothing).
+(b) Search. The real query API (`confluence-rag api`, a uvicorn subprocess on loopback) on
+    that index; POST /api/search over real HTTP with questions from both sets → median and p95,
+    against the raw cost of its parts measured in this process (query embedding, Chroma vector
+    query, BM25) → overhead ratio; requests/s and p95 at 1, 4 and 16 concurrent clients (httpx in
+    threads, bounded by request count and time); the server's resident memory (VmRSS/VmHWM).
+(c) Whether sentence-transformers' ONNX backend can load the bundled model offline.
+
+    .venv/bin/python -m benchmarks.bench                  # ~10 min on 2 cores
+    .venv/bin/python -m benchmarks.bench --pages 200 --queries 50 --no-write   # quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks import harness
+from benchmarks.datasets import PIWIGO, REPO, EvalSet, load_pages, load_questions
+from benchmarks.evaluate import sample
+from benchmarks.harness import say
+from confluence_rag.components.embedding import resolve_model_path
+from tests.conftest import VENV_BIN, free_port, subprocess_env, wait_http
+
+SPACE = "BENCH"
+CONCURRENCY = (1, 4, 16)
+
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {
+        "n": len(ms),
+        "median_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(pct(ms, 95), 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+    }
+
+
+def timed(fn, items) -> list[float]:
+    out = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+# --- (a) ingestion ---------------------------------------------------------------------------------
+def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object]:
+    from confluence_rag.ingestion.chunking import embed_text
+
+    ing = harness.ingest(fake, workdir, SPACE)
+    comps, stats = ing.components, ing.stats
+    settings = comps.settings
+    result = {
+        "pages": stats.pages_done,
+        "chunks": stats.chunks_written,
+        "seconds": round(ing.seconds, 1),
+        "pages_per_s": round(stats.pages_done / ing.seconds, 2),
+        "chunks_per_s": round(stats.chunks_written / ing.seconds, 2),
+        "embedding_batch_size": settings.embedding_batch_size,
+    }
+    say(f"[ingest] {n_pages} pages → {stats.chunks_written} chunks in {ing.seconds:.1f}s")
+
+    # The exact texts the pipeline embedded: fetch the same pages, chunk them the same way.
+    client = comps.confluence()
+    texts: list[str] = []
+    for page in client.iter_space_pages(SPACE):
+        for node in comps.chunker.chunk_page(page.to_document()):
+            texts.append(comps.embedder.passage_prefix + embed_text(node))
+    model = comps.embedder.model._model
+    tokens = [len(model.tokenizer(t)["input_ids"]) for t in texts]
+    start = time.perf_counter()
+    model.encode(texts, batch_size=settings.embedding_batch_size)
+    raw_s = time.perf_counter() - start
+    result.update(
+        {
+            "raw_encode_texts": len(texts),
+            "raw_encode_seconds": round(raw_s, 1),
+            "raw_encode_chunks_per_s": round(len(texts) / raw_s, 2),
+            "pipeline_over_raw_throughput": round((stats.chunks_written / ing.seconds) / (len(texts) / raw_s), 3),
+            "chunk_tokens_median": int(statistics.median(tokens)),
+            "chunk_tokens_max": max(tokens),
+            "chunks_over_model_limit": sum(t > comps.embedder.max_tokens for t in tokens),
+        }
+    )
+    say(f"[ingest] raw encode of the same {len(texts)} texts: {raw_s:.1f}s")
+
+    start = time.perf_counter()
+    again = harness.ingest_space_again(comps, SPACE)
+    result["reingest_no_change"] = {
+        "seconds": round(time.perf_counter() - start, 2),
+        "mode": again.mode,
+        "pages_unchanged": again.pages_unchanged,
+        "chunks_embedded": again.chunks_written,
+    }
+    say(f"[ingest] no-change re-ingest: {result['reingest_no_change']}")
+    return result, comps
+
+
+# --- (b) search ------------------------------------------------------------------------------------
+def bench_parts(comps, queries: list[str]) -> dict:
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+
+    from confluence_rag.retrieval.filters import SearchFilters
+    from confluence_rag.retrieval.search import SearchService
+
+    service = SearchService(comps)
+    store = comps.store()
+    service.keyword.sync(store)
+    depth = max(comps.settings.candidate_depth, comps.settings.top_k)
+    embed = comps.embedder.model.get_query_embedding
+    for q in queries[:5]:  # warm-up
+        service.search(q)
+    embeddings = {}
+
+    def do_embed(q):
+        embeddings[q] = embed(q)
+
+    parts = {
+        "query_embedding": summary(timed(do_embed, queries)),
+        "chroma_vector_query": summary(
+            timed(
+                lambda q: store.vector_store.query(
+                    VectorStoreQuery(query_embedding=embeddings[q], similarity_top_k=depth)
+                ),
+                queries,
+            )
+        ),
+        "bm25_search": summary(timed(lambda q: service.keyword.search(q, depth, SearchFilters()), queries)),
+        "search_service_in_process": summary(timed(lambda q: service.search(q), queries)),
+    }
+    parts["sum_of_part_medians_ms"] = round(
+        sum(parts[p]["median_ms"] for p in ("query_embedding", "chroma_vector_query", "bm25_search")), 2
+    )
+    return parts
+
+
+class ApiServer:
+    """`confluence-rag api` in a subprocess on the bench index (its own process: RSS is its own)."""
+
+    def __init__(self, settings, workdir: Path):
+        self.port = free_port()
+        self.env = subprocess_env(
+            {
+                "CHROMA_HOST": "",
+                "CHROMA_PATH": str(settings.chroma_path),
+                "CHROMA_COLLECTION": settings.chroma_collection,
+                "STATE_DIR": str(workdir / "api-state"),
+                "API_HOST": "127.0.0.1",
+                "API_PORT": str(self.port),
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        self.cwd = workdir  # no .env there
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ApiServer:
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "confluence-rag"), "api"],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        wait_http(self.url + "/api/health", 120, self.proc)
+        self.startup_s = time.perf_counter() - self.started
+        return self
+
+    def memory(self) -> dict[str, int]:
+        out = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) // 1024  # MiB
+        return out
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def http_latencies(url: str, queries: list[str]) -> list[float]:
+    with httpx.Client(base_url=url, timeout=60) as client:
+        out = []
+        for q in queries:
+            start = time.perf_counter()
+            resp = client.post("/api/search", json={"query": q})
+            resp.raise_for_status()
+            out.append((time.perf_counter() - start) * 1000)
+        return out
+
+
+def load_level(url: str, queries: list[str], clients: int, max_requests: int, max_seconds: float) -> dict:
+    """`clients` threads, each with its own connection, sending queries back to back."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    counter = iter(range(max_requests))
+    deadline = time.perf_counter() + max_seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            while time.perf_counter() < deadline:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                start = time.perf_counter()
+                try:
+                    ok = client.post("/api/search", json={"query": queries[i % len(queries)]}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                ms = (time.perf_counter() - start) * 1000
+                with lock:
+                    if ok:
+                        latencies.append(ms)
+                    else:
+                        errors[0] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": errors[0],
+        "seconds": round(wall, 1),
+        "rps": round(len(latencies) / wall, 2),
+        "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(pct(latencies, 95), 1) if latencies else None,
+    }
+
+
+def bench_search(comps, workdir: Path, queries: list[str], args) -> dict:
+    parts = bench_parts(comps, queries)
+    say(f"[search] parts: { {k: v for k, v in parts.items() if k.endswith('ms')} }")
+    with ApiServer(comps.settings, workdir) as api:
+        mem_idle = api.memory()
+        for q in queries[:10]:  # warm-up: keyword index build, first-call costs
+            httpx.post(api.url + "/api/search", json={"query": q}, timeout=120).raise_for_status()
+        http = summary(http_latencies(api.url, queries))
+        say(f"[search] HTTP sequential: {http}")
+        levels = []
+        for clients in CONCURRENCY:
+            level = load_level(api.url, queries, clients, args.load_requests, args.load_seconds)
+            levels.append(level)
+            say(f"[search] {clients} clients: {level}")
+        mem_after = api.memory()
+        startup = api.startup_s
+    return {
+        "api_startup_s": round(startup, 1),
+        "parts": parts,
+        "http_sequential": http,
+        "overhead_http_over_parts": round(http["median_ms"] / parts["sum_of_part_medians_ms"], 2),
+        "overhead_http_over_in_process_search": round(
+            http["median_ms"] / parts["search_service_in_process"]["median_ms"], 2
+        ),
+        "concurrency": levels,
+        "api_memory_mib": {"after_start": mem_idle, "after_load": mem_after},
+    }
+
+
+# --- (c) ONNX ----------------------------------------------------------------------------------------
+def onnx_probe(model_path: str) -> dict:
+    """Try sentence-transformers' ONNX backend on the bundled model, offline, in a subprocess."""
+    code = (
+        "import sys\nfrom sentence_transformers import SentenceTransformer\n"
+        f"m = SentenceTransformer({model_path!r}, backend='onnx', device='cpu')\n"
+        "print(m.encode(['bonjour']).shape)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    lines = [ln for ln in (proc.stdout + proc.stderr).strip().splitlines() if ln.strip()]
+    onnx_files = sorted(str(p.relative_to(model_path)) for p in Path(model_path).rglob("*.onnx"))
+    installed = {}
+    for dist in ("onnxruntime", "optimum", "optimum-onnx", "onnx"):
+        try:
+            from importlib.metadata import version
+
+            installed[dist] = version(dist)
+        except Exception:
+            installed[dist] = None
+    return {
+        "loaded": proc.returncode == 0,
+        "last_message": lines[-1][:300] if lines else "",
+        "onnx_files_in_model_dir": onnx_files,
+        "installed": installed,
+    }
+
+
+# --- report --------------------------------------------------------------------------------------------
+def markdown(result: dict) -> str:
+    info, ing, se = result["machine"], result["ingestion"], result["search"]
+    parts = se["parts"]
+    lines = [
+        "# Performance benchmark (`make bench`)",
+        "",
+        "Generated by `benchmarks/bench.py`; the notes at the end come from `benchmarks/bench_notes.md`.",
+        "",
+        f"- Date: {info['date']}; machine: {info['cores']} cores ({info['cpu']}), CPU only, no GPU; "
+        f"commit {info['git_commit']}; run took {result['duration_s'] / 60:.1f} min.",
+        f"- Load average at start / end: {' '.join(f'{v:.1f}' for v in info['load_average_start'])} / "
+        f"{' '.join(f'{v:.1f}' for v in info.get('load_average_end', []))}. The box is shared: other engineers' "
+        "test runs compete for the 2 cores, so treat the figures as ± 30 %.",
+        "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in result["settings"].items()) + ".",
+        "",
+        "## Ingestion (Confluence fake → `ingest_space` → embedded Chroma)",
+        "",
+        "| what | value |",
+        "|---|---|",
+        f"| corpus | {ing['pages']} pages (piaf_dev + docs_piwigo_fr_en + xquad_en) → {ing['chunks']} chunks "
+        f"(median {ing['chunk_tokens_median']} tokens, max {ing['chunk_tokens_max']}, "
+        f"{ing['chunks_over_model_limit']} over the model limit) |",
+        f"| full ingestion | {ing['seconds']} s: **{ing['pages_per_s']} pages/s, {ing['chunks_per_s']} chunks/s** |",
+        f"| raw `encode` of the same {ing['raw_encode_texts']} texts, batch {ing['embedding_batch_size']} | "
+        f"{ing['raw_encode_seconds']} s: **{ing['raw_encode_chunks_per_s']} chunks/s** |",
+        f"| pipeline / raw throughput | **{ing['pipeline_over_raw_throughput']}** |",
+        f"| re-ingest, nothing changed | {ing['reingest_no_change']['seconds']} s, "
+        f"{ing['reingest_no_change']['mode']}, {ing['reingest_no_change']['pages_unchanged']} pages unchanged, "
+        f"{ing['reingest_no_change']['chunks_embedded']} chunks embedded |",
+        "",
+        "## Search (POST /api/search on `confluence-rag api`, hybrid, top_k default)",
+        "",
+        f"{se['http_sequential']['n']} questions (half piaf_dev, half xquad_en), one client, sequential.",
+        "",
+        "| what | median ms | p95 ms |",
+        "|---|---|---|",
+    ]
+    for key, label in (
+        ("query_embedding", "query embedding (MiniLM, in process)"),
+        ("chroma_vector_query", "Chroma vector query (embedded, depth CANDIDATE_DEPTH)"),
+        ("bm25_search", "BM25 search (bm25s, depth CANDIDATE_DEPTH)"),
+        ("search_service_in_process", "`SearchService.search` in process (all of it)"),
+    ):
+        lines.append(f"| {label} | {parts[key]['median_ms']} | {parts[key]['p95_ms']} |")
+    lines += [
+        f"| sum of the three parts' medians | {parts['sum_of_part_medians_ms']} | |",
+        f"| **POST /api/search over HTTP** | **{se['http_sequential']['median_ms']}** | "
+        f"**{se['http_sequential']['p95_ms']}** |",
+        "",
+        f"Overhead: HTTP median / sum of parts = **{se['overhead_http_over_parts']}**; "
+        f"HTTP / in-process search = {se['overhead_http_over_in_process_search']}.",
+        "",
+        "| concurrent clients | requests | req/s | median ms | p95 ms | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for lvl in se["concurrency"]:
+        lines.append(
+            f"| {lvl['clients']} | {lvl['requests']} | {lvl['rps']} | {lvl['median_ms']} | {lvl['p95_ms']} | "
+            f"{lvl['errors']} |"
+        )
+    mem = se["api_memory_mib"]
+    installed = ", ".join(f"{k} {v or 'no'}" for k, v in result["onnx"]["installed"].items())
+    lines += [
+        "",
+        f"Query API process memory: VmRSS {mem['after_start'].get('VmRSS')} MiB after start, "
+        f"{mem['after_load'].get('VmRSS')} MiB after the load runs (peak VmHWM {mem['after_load'].get('VmHWM')} MiB); "
+        f"start-up to first /api/health: {se['api_startup_s']} s.",
+        "",
+        "## ONNX backend",
+        "",
+        f"`SentenceTransformer(bundled MiniLM, backend='onnx')` offline: "
+        f"{'loaded' if result['onnx']['loaded'] else 'fails'} — `{result['onnx']['last_message']}`. "
+        f"ONNX files in the model folder: {result['onnx']['onnx_files_in_model_dir'] or 'none'}; "
+        f"installed: {installed}.",
+        "",
+    ]
+    notes = Path(__file__).with_name("bench_notes.md")
+    if notes.exists():
+        lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=None, help="cap on pages (default: all 810)")
+    parser.add_argument("--queries", type=int, default=200, help="questions for the latency runs")
+    parser.add_argument("--load-requests", type=int, default=300, help="max requests per concurrency level")
+    parser.add_argument("--load-seconds", type=float, default=60.0, help="max seconds per concurrency level")
+    parser.add_argument("--out", default=str(REPO / "docs" / "bench"))
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    harness.quiet_logging()
+    started = time.perf_counter()
+    info = harness.machine()
+
+    pages = load_pages("piaf_dev") + load_pages(PIWIGO) + load_pages("xquad_en")
+    if args.pages:
+        step = len(pages) / min(args.pages, len(pages))
+        pages = [pages[int(i * step)] for i in range(min(args.pages, len(pages)))]
+    corpus = EvalSet("bench", SPACE, pages, [])
+    half = args.queries // 2
+    queries = [q.question for q in sample(load_questions("piaf_dev"), half)]
+    queries += [q.question for q in sample(load_questions("xquad_en"), args.queries - half)]
+
+    workdir = Path(tempfile.mkdtemp(prefix="confluence-rag-bench-"))
+    fake = harness.start_fake([corpus])
+    try:
+        ingestion, comps = bench_ingestion(fake, workdir, len(pages))
+        search = bench_search(comps, workdir, queries, args)
+        onnx = onnx_probe(resolve_model_path(comps.settings.embedding_model))
+        result = {
+            "machine": info,
+            "settings": harness.settings_summary(comps.settings),
+            "ingestion": ingestion,
+            "search": search,
+            "onnx": onnx,
+        }
+    finally:
+        fake.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    harness.load_note(info)
+    result["duration_s"] = round(time.perf_counter() - started, 1)
+    text = markdown(result)
+    print(text)
+    if not args.no_write:
+        out = Path(args.out)
+        harness.write_json(out / "results.json", result)
+        (out / "README.md").write_text(text, encoding="utf-8")
+        say(f"wrote {out / 'results.json'} and {out / 'README.md'}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main()

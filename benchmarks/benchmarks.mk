@@ -1,0 +1,12 @@
+# Retrieval quality and performance measurements (included by the top Makefile).
+# Neither is part of `make test`: they take minutes. Data is read from ../shared/data at run time.
+.PHONY: eval bench
+
+EVAL_ARGS ?=
+BENCH_ARGS ?=
+
+eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~10 min; EVAL_ARGS="--limit 200")
+	$(PY) -m benchmarks.evaluate $(EVAL_ARGS)
+
+bench: venv ## Performance: ingestion and search throughput, latency, memory (~10 min; BENCH_ARGS="--pages 200")
+	$(PY) -m benchmarks.bench $(BENCH_ARGS)

@@ -1,0 +1,123 @@
+"""The labelled sets of ../shared/data, served as Confluence pages by the REST fake.
+
+- piaf_dev / xquad_en pages: each paragraph of `text` becomes an HTML <p> (escaped).
+- docs_piwigo_fr_en pages: Markdown rendered to HTML with markdown-it-py (CommonMark + tables).
+  Their first line repeats the title as a `# Title` heading; Confluence shows the title apart
+  from the body, so that heading is dropped.
+- Titles are page titles (metadata), never inserted into the body. PIAF and XQuAD paragraphs of
+  one article share its title, as child pages of one Confluence tree would not; the fake accepts it.
+Gold page ids in questions.jsonl are mapped to the ids the fake gives the pages.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+from tests.fakes.confluence import FakeConfluence
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
+PIWIGO = "docs_piwigo_fr_en"
+# A fixed last-modified date: page content hashes (which include it) are then identical across
+# runs, so a kept index (`--index-dir`) is reused without re-embedding anything.
+PAGE_DATE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SHARED_DATA_DIR", DEFAULT_DATA_DIR))
+
+
+@dataclass
+class Question:
+    qid: str
+    question: str
+    gold: list[str]  # shared page ids
+    answerable: bool
+    lang: str
+
+
+@dataclass
+class DataPage:
+    page_id: str
+    title: str
+    text: str
+    lang: str
+    source: str  # folder name
+
+
+@dataclass
+class EvalSet:
+    """One evaluation corpus: a labelled set plus distractors, served as one Confluence space."""
+
+    name: str
+    space: str
+    pages: list[DataPage]
+    questions: list[Question]
+    fake_ids: dict[str, str] = field(default_factory=dict)  # shared page id -> fake page id
+
+    def gold_fake_ids(self, question: Question) -> list[str]:
+        return [self.fake_ids[g] for g in question.gold]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_pages(folder: str) -> list[DataPage]:
+    rows = read_jsonl(data_dir() / folder / "pages.jsonl")
+    return [DataPage(r["page_id"], r["title"], r["text"], r.get("lang", ""), folder) for r in rows]
+
+
+def load_questions(folder: str) -> list[Question]:
+    rows = read_jsonl(data_dir() / folder / "questions.jsonl")
+    return [
+        Question(r["qid"], r["question"], list(r["gold_page_ids"]), bool(r.get("answerable", True)), r.get("lang", ""))
+        for r in rows
+    ]
+
+
+_md = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def paragraphs_html(text: str) -> str:
+    paras = [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+    return "\n".join(f"<p>{html.escape(p)}</p>" for p in paras)
+
+
+def markdown_html(text: str, title: str) -> str:
+    lines = text.lstrip().splitlines()
+    if lines and lines[0].startswith("# ") and lines[0][2:].strip().rstrip("?").strip() == title.rstrip("?").strip():
+        lines = lines[1:]
+    return _md.render("\n".join(lines))
+
+
+def page_html(page: DataPage) -> str:
+    return markdown_html(page.text, page.title) if page.source == PIWIGO else paragraphs_html(page.text)
+
+
+def eval_set(folder: str, space: str, *, distractors: bool = True) -> EvalSet:
+    pages = load_pages(folder) + (load_pages(PIWIGO) if distractors else [])
+    return EvalSet(folder, space, pages, load_questions(folder))
+
+
+def serve(fake: FakeConfluence, evalset: EvalSet) -> None:
+    """Add the set's pages to the fake as one space and record the fake ids."""
+    fake.add_space(evalset.space, evalset.name)
+    for page in evalset.pages:
+        added = fake.add_page(evalset.space, page.title, page_html(page), when=PAGE_DATE)
+        evalset.fake_ids[page.page_id] = added.id
+
+
+def split_questions(questions: list[Question], part: str) -> list[Question]:
+    """`tune` = the first half (in file order), `heldout` = the second half, `all` = everything."""
+    half = len(questions) // 2
+    return {"tune": questions[:half], "heldout": questions[half:], "all": questions}[part]

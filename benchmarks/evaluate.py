@@ -1,0 +1,245 @@
+"""`make eval`: retrieval quality of keyword-only, vector-only and hybrid search, page-level.
+
+Two corpora, each one Confluence space served by the REST fake and ingested through the real
+path (`ingest_space` → chunking → MiniLM → embedded Chroma in a temp dir):
+  - piaf_dev (French Wikipedia paragraphs) + every docs_piwigo_fr_en page as distractors;
+  - xquad_en (English Wikipedia paragraphs) + the same piwigo distractors.
+Every question goes through `SearchService.search(query, top_k=10, mode=...)`; its ranking of
+page ids is scored against the gold page (hit@1/5/10, MRR@10, nDCG@10). Questions marked
+answerable=false are excluded. Metrics are given on all questions, on the first half (the half
+the fusion settings were tuned on) and on the second half (held out).
+
+    .venv/bin/python -m benchmarks.evaluate                 # full sets (~5-10 min on 2 cores)
+    .venv/bin/python -m benchmarks.evaluate --limit 200     # 200 questions per set, evenly spread
+    .venv/bin/python -m benchmarks.evaluate --index-dir /tmp/eval-index   # keep/reuse the index
+Retrieval settings come from the product defaults, overridable by environment variables
+(e.g. `VECTOR_WEIGHT=0.3 make eval`); `.env` is not read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import harness
+from benchmarks.datasets import REPO, EvalSet, Question, eval_set, split_questions
+from benchmarks.harness import say
+from benchmarks.metrics import METRICS, aggregate, question_metrics
+from tests.conftest import free_port
+
+MODES = ("keyword", "vector", "hybrid")
+SPLITS = ("all", "tune", "heldout")
+SETS = {"piaf_dev": "PIAF", "xquad_en": "XQUAD"}
+NOTES = Path(__file__).with_name("eval_notes.md")
+
+
+def sample(questions: list[Question], limit: int | None) -> list[Question]:
+    """`limit` questions spread evenly over the file (which is ordered by article)."""
+    if not limit or limit >= len(questions):
+        return questions
+    step = len(questions) / limit
+    return [questions[int(i * step)] for i in range(limit)]
+
+
+def open_workdir(index_dir: str | None) -> tuple[Path, int, bool]:
+    """A temp dir (removed at the end), or a kept one whose fake port is reused so that page
+    URLs, hence content hashes, stay identical and a second run embeds nothing."""
+    if not index_dir:
+        return Path(tempfile.mkdtemp(prefix="confluence-rag-eval-")), 0, True
+    path = Path(index_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    port_file = path / "fake_port"
+    if not port_file.exists():
+        port_file.write_text(str(free_port()))
+    return path, int(port_file.read_text()), False
+
+
+def rankings(service, questions: list[Question], evalset: EvalSet, mode: str, top_k: int) -> tuple[list, list]:
+    rows, times = [], []
+    for q in questions:
+        start = time.perf_counter()
+        results = service.search(q.question, top_k=top_k, mode=mode)
+        times.append((time.perf_counter() - start) * 1000)
+        rows.append([r.page_id for r in results])
+    return rows, times
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    from confluence_rag.retrieval.search import SearchService
+
+    started = time.perf_counter()
+    info = harness.machine()
+    names = [n for n in SETS if n in args.sets]
+    evalsets = [eval_set(name, SETS[name]) for name in names]
+    workdir, port, temporary = open_workdir(args.index_dir)
+    fake = harness.start_fake(evalsets, port=port)
+    out: dict = {"machine": info, "limit": args.limit, "top_k": args.top_k, "sets": {}}
+    try:
+        for evalset in evalsets:
+            say(f"[{evalset.name}] ingesting {len(evalset.pages)} pages into space {evalset.space} …")
+            ing = harness.ingest(fake, workdir, evalset.space)
+            settings = ing.components.settings
+            out["settings"] = harness.settings_summary(settings)
+            say(
+                f"[{evalset.name}] {ing.stats.pages_done} pages, {ing.stats.chunks_written} chunks embedded "
+                f"in {ing.seconds:.0f}s"
+            )
+            chunks = ing.components.store().collection.count()
+            answerable = [q for q in evalset.questions if q.answerable]
+            questions = sample(answerable, args.limit)
+            service = SearchService(ing.components)
+            service.search("warm-up", top_k=args.top_k)  # builds the keyword index
+            entry: dict = {
+                "space": evalset.space,
+                "pages": len(evalset.pages),
+                "chunks": chunks,
+                "ingest_s": round(ing.seconds, 1),
+                "chunks_embedded": ing.stats.chunks_written,
+                "questions": {split: len(split_questions(questions, split)) for split in SPLITS},
+                "unanswerable_excluded": len(evalset.questions) - len(answerable),
+                "modes": {},
+            }
+            for mode in MODES:
+                ranked, times = rankings(service, questions, evalset, mode, args.top_k)
+                per_q = [question_metrics(r, evalset.gold_fake_ids(q)) for r, q in zip(ranked, questions, strict=True)]
+                half = len(per_q) // 2
+                parts = {"all": per_q, "tune": per_q[:half], "heldout": per_q[half:]}
+                entry["modes"][mode] = {split: _round(aggregate(rows)) for split, rows in parts.items()}
+                entry["modes"][mode]["ms_per_query_median"] = round(statistics.median(times), 1)
+                say(f"[{evalset.name}] {mode:8s} " + _line(entry["modes"][mode]["all"]))
+            entry["hybrid_margin"] = {
+                split: {
+                    m: round(
+                        entry["modes"]["hybrid"][split][m]
+                        - max(entry["modes"]["keyword"][split][m], entry["modes"]["vector"][split][m]),
+                        4,
+                    )
+                    for m in METRICS
+                }
+                for split in SPLITS
+            }
+            out["sets"][evalset.name] = entry
+    finally:
+        fake.stop()
+        if temporary:
+            shutil.rmtree(workdir, ignore_errors=True)
+    harness.load_note(info)
+    out["duration_s"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def _round(values: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in values.items()}
+
+
+def _line(values: dict[str, float]) -> str:
+    return "  ".join(f"{m} {values[m]:.3f}" for m in METRICS)
+
+
+def markdown(result: dict) -> str:
+    info, st = result["machine"], result["settings"]
+    lines = [
+        "# Retrieval evaluation (`make eval`)",
+        "",
+        "Generated by `benchmarks/evaluate.py`; do not edit the tables by hand (the notes below the",
+        "tables come from `benchmarks/eval_notes.md`).",
+        "",
+        f"- Date: {info['date']}; machine: {info['cores']} cores ({info['cpu']}), CPU only; "
+        f"commit {info['git_commit']}; run took {result['duration_s'] / 60:.1f} min.",
+        f"- Load average at start / end: {_load(info['load_average_start'])} / "
+        f"{_load(info.get('load_average_end', []))} (the box is shared with other engineers' test runs).",
+        "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in st.items()) + f"; top_k {result['top_k']}.",
+        "- Page-level metrics: one result per page; gold = the Confluence page holding the answer. "
+        "Unanswerable questions are excluded.",
+    ]
+    if result.get("limit"):
+        lines.append(f"- **Quick run**: {result['limit']} questions per set, evenly spread.")
+    lines += ["", "## Results (all questions)", ""]
+    lines += [
+        "| set | corpus | mode | hit@1 | hit@5 | hit@10 | MRR@10 | nDCG@10 | ms/query |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in result["sets"].items():
+        corpus = f"{entry['pages']} pages, {entry['chunks']} chunks, {entry['questions']['all']} q"
+        best = {m: max(entry["modes"][mode]["all"][m] for mode in MODES) for m in METRICS}
+        for mode in MODES:
+            vals = entry["modes"][mode]["all"]
+            cells = [f"**{vals[m]:.3f}**" if vals[m] == best[m] else f"{vals[m]:.3f}" for m in METRICS]
+            lines.append(
+                f"| {name} | {corpus} | {mode} | "
+                + " | ".join(cells)
+                + f" | {entry['modes'][mode]['ms_per_query_median']} |"
+            )
+    lines += [
+        "",
+        "## Hybrid minus the better single mode (per metric)",
+        "",
+        "`tune` = first half of each question file (fusion settings were chosen on it), "
+        "`heldout` = second half (other articles, never looked at while tuning).",
+        "",
+        "| set | questions | Δhit@1 | Δhit@5 | Δhit@10 | ΔMRR@10 | ΔnDCG@10 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in result["sets"].items():
+        for split in SPLITS:
+            d = entry["hybrid_margin"][split]
+            lines.append(
+                f"| {name} | {split} ({entry['questions'][split]}) | "
+                + " | ".join(f"{d[m]:+.3f}" for m in METRICS)
+                + " |"
+            )
+    lines += ["", "Per split, every mode:", ""]
+    lines += ["| set | split | mode | hit@1 | hit@5 | hit@10 | MRR@10 | nDCG@10 |", "|---|---|---|---|---|---|---|---|"]
+    for name, entry in result["sets"].items():
+        for split in ("tune", "heldout"):
+            for mode in MODES:
+                vals = entry["modes"][mode][split]
+                lines.append(f"| {name} | {split} | {mode} | " + " | ".join(f"{vals[m]:.3f}" for m in METRICS) + " |")
+    ingest = "; ".join(
+        f"{n}: {e['pages']} pages → {e['chunks']} chunks in {e['ingest_s']:.0f} s" for n, e in result["sets"].items()
+    )
+    lines += ["", f"Ingestion during the run: {ingest}.", ""]
+    if NOTES.exists():
+        lines += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
+    return "\n".join(lines)
+
+
+def _load(values: list) -> str:
+    return " ".join(f"{v:.1f}" for v in values) if values else "?"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=None, help="questions per set (evenly spread); default: all")
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: piaf_dev,xquad_en")
+    parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument("--index-dir", default=None, help="keep the index here and reuse it next time")
+    parser.add_argument("--out", default=str(REPO / "docs" / "eval"), help="where results.json and README.md go")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--render", action="store_true", help="only rewrite README.md from results.json (notes edited)")
+    args = parser.parse_args(argv)
+    args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    if args.render:
+        out = Path(args.out)
+        (out / "README.md").write_text(markdown(json.loads((out / "results.json").read_text())), encoding="utf-8")
+        return
+    harness.quiet_logging()
+    result = evaluate(args)
+    text = markdown(result)
+    print(text)
+    if not args.no_write:
+        out = Path(args.out)
+        harness.write_json(out / "results.json", result)
+        (out / "README.md").write_text(text, encoding="utf-8")
+        say(f"wrote {out / 'results.json'} and {out / 'README.md'}")
+    else:
+        say(json.dumps(result["sets"], indent=1)[:2000])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Fusion tuning helper (not part of `make eval`): fetch each question's keyword and vector
+candidate lists once, then replay fusion variants offline on them, fast.
+
+    .venv/bin/python -m benchmarks.tune --index-dir /tmp/eval-index dump     # candidates → JSON
+    .venv/bin/python -m benchmarks.tune --index-dir /tmp/eval-index sweep    # grid on the tune half
+
+Only the first half of each question file ("tune") is used to choose settings; the second half
+("heldout") is reported separately by `make eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import harness
+from benchmarks.datasets import eval_set, split_questions
+from benchmarks.evaluate import SETS, open_workdir, sample
+from benchmarks.harness import say
+from benchmarks.metrics import aggregate, question_metrics
+
+DEPTH = 100
+
+
+def dump(args: argparse.Namespace) -> None:
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+
+    from confluence_rag.retrieval.filters import SearchFilters
+    from confluence_rag.retrieval.search import SearchService
+
+    evalsets = [eval_set(name, SETS[name]) for name in SETS]
+    workdir, port, _ = open_workdir(args.index_dir)
+    fake = harness.start_fake(evalsets, port=port)
+    out = {}
+    try:
+        for es in evalsets:
+            if args.skip_ingest:
+                comps = harness.Components(harness.make_settings(fake, workdir, es.space.lower()))
+            else:
+                ing = harness.ingest(fake, workdir, es.space)
+                comps = ing.components
+                say(f"[{es.name}] re-ingest embedded {ing.stats.chunks_written} chunks in {ing.seconds:.0f}s")
+            service = SearchService(comps)
+            store = comps.store()
+            service.keyword.sync(store)
+            snap = service.keyword._snapshot
+            position = {cid: i for i, cid in enumerate(snap.ids)}
+            embedder = comps.embedder.model
+            rows = []
+            for q in sample([q for q in es.questions if q.answerable], args.limit):
+                kw = service.keyword.search(q.question, DEPTH, SearchFilters())
+                emb = np.asarray(embedder.get_query_embedding(q.question))
+                res = store.vector_store.query(VectorStoreQuery(query_embedding=emb.tolist(), similarity_top_k=DEPTH))
+                # Full scores of the other retriever for every candidate (cosine; BM25).
+                got = store.collection.get(ids=[h.id for h in kw], include=["embeddings"]) if kw else None
+                cos = dict(zip(got["ids"], (np.asarray(got["embeddings"]) @ emb).tolist(), strict=True)) if got else {}
+                tokens = [t for t in service.keyword.analyzer(q.question) if t in snap.bm25.vocab_dict]
+                bm25 = snap.bm25.get_scores(tokens) if tokens else np.zeros(len(snap.ids))
+                rows.append(
+                    {
+                        "qid": q.qid,
+                        "gold": es.gold_fake_ids(q),
+                        "kw": [[h.id, str(h.metadata["page_id"]), h.score, cos.get(h.id, 0.0)] for h in kw],
+                        "vec": [
+                            [n.node_id, str(n.metadata["page_id"]), s, float(bm25[position[n.node_id]])]
+                            for n, s in zip(res.nodes or [], res.similarities or [], strict=False)
+                        ],
+                    }
+                )
+            out[es.name] = rows
+            say(f"[{es.name}] {len(rows)} questions dumped")
+    finally:
+        fake.stop()
+    Path(args.cache).write_text(json.dumps(out))
+
+
+# --- fusion variants, replayed on cached candidates ---------------------------------------------
+# A cached row: kw = [[chunk_id, page_id, bm25, cosine]], vec = [[chunk_id, page_id, similarity, bm25]]
+# (similarity as ChromaVectorStore reports it, exp(-distance); cosine = 1 + ln(similarity)).
+def pages_of(ranked) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in ranked:
+        seen.setdefault(item[1], None)
+    return list(seen)
+
+
+def rrf(kw, vec, wk, wv, k, depth=40):
+    """Weighted reciprocal rank fusion of the two chunk lists (FUSION=rrf)."""
+    scores: dict[str, float] = {}
+    page_of: dict[str, str] = {}
+    for weight, lst in ((wk, kw[:depth]), (wv, vec[:depth])):
+        for rank, item in enumerate(lst):
+            page_of[item[0]] = item[1]
+            scores[item[0]] = scores.get(item[0], 0.0) + weight / (k + rank + 1)
+    order = sorted(scores, key=scores.get, reverse=True)
+    return pages_of([(c, page_of[c]) for c in order])
+
+
+def convex_lists(kw, vec, alpha, depth=40):
+    """Convex combination using only the scores each list returned (0 when absent from a list)."""
+    kw, vec = kw[:depth], vec[:depth]
+    scores: dict[str, float] = {}
+    page_of: dict[str, str] = {}
+    for cid, page, s, _ in kw:
+        page_of[cid] = page
+        scores[cid] = alpha * s / kw[0][2]
+    if vec:
+        top, low = vec[0][2], vec[-1][2]
+        for cid, page, s, _ in vec:
+            page_of[cid] = page
+            scores[cid] = scores.get(cid, 0.0) + (1 - alpha) * ((s - low) / (top - low) if top > low else 1.0)
+    order = sorted(scores, key=scores.get, reverse=True)
+    return pages_of([(c, page_of[c]) for c in order])
+
+
+def product_score_fusion(kw, vec, wk, wv, depth=40):
+    """The product's FUSION=score (`fuse_scores`), with the cosines `_add_cosines` would fetch."""
+    from confluence_rag.retrieval.search import _Candidate, fuse_scores
+
+    keyword = [_Candidate(cid, "", {"page_id": page}, s, cos) for cid, page, s, cos in kw[:depth]]
+    vector = [
+        _Candidate(cid, "", {"page_id": page}, sim, 1.0 + math.log(max(sim, 1e-12)))
+        for cid, page, sim, _ in vec[:depth]
+    ]
+    return pages_of([(c.chunk_id, c.metadata["page_id"]) for c in fuse_scores(keyword, vector, wk, wv)])
+
+
+def score(rows, fn) -> dict[str, float]:
+    return aggregate(question_metrics(fn(r["kw"], r["vec"])[:10], r["gold"]) for r in rows)
+
+
+def sweep(args: argparse.Namespace) -> None:
+    data = json.loads(Path(args.cache).read_text())
+    parts = {name: {s: split_questions(rows, s) for s in ("tune", "heldout")} for name, rows in data.items()}
+    splits = ("tune", "heldout") if args.heldout else ("tune",)
+    names = list(data)
+    header = " | ".join(f"{split} {name} h1 / h5 / MRR@10" for split in splits for name in names)
+    lines = [f"{'variant':34s} | {header}"]
+    print(lines[0], flush=True)
+
+    def report(label, fn):
+        cells = []
+        for split in splits:
+            for name in names:
+                m = score(parts[name][split], fn)
+                cells.append(f"{m['hit@1']:.3f} / {m['hit@5']:.3f} / {m['mrr@10']:.3f}")
+        lines.append(f"{label:34s} | " + " | ".join(cells))
+        print(lines[-1], flush=True)
+
+    report("keyword", lambda kw, vec: pages_of(kw))
+    report("vector", lambda kw, vec: pages_of(vec))
+    for k, wv in itertools.product((60, 20, 5), (1.0, 0.5, 0.3)):
+        report(f"rrf k={k} kw=1 vec={wv}", lambda kw, vec, k=k, wv=wv: rrf(kw, vec, 1.0, wv, k))
+    for alpha in (0.6, 0.7, 0.75, 0.8, 0.85):
+        report(f"convex, list scores only a={alpha}", lambda kw, vec, a=alpha: convex_lists(kw, vec, a))
+    for alpha in (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+        report(f"score fusion (product) kw={alpha}", lambda kw, vec, a=alpha: product_score_fusion(kw, vec, a, 1 - a))
+    for depth in (20, 30, 60, 100):
+        report(
+            f"score fusion kw=0.75 depth={depth}", lambda kw, vec, d=depth: product_score_fusion(kw, vec, 0.75, 0.25, d)
+        )
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("action", choices=["dump", "sweep"])
+    parser.add_argument("--index-dir", required=True)
+    parser.add_argument("--cache", default="/tmp/eval-candidates.json")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--skip-ingest", action="store_true", help="use the kept index as it is")
+    parser.add_argument("--heldout", action="store_true", help="also show the held-out half (after choosing!)")
+    parser.add_argument("--out", default=None, help="write the sweep table to this file")
+    args = parser.parse_args()
+    harness.quiet_logging()
+    {"dump": dump, "sweep": sweep}[args.action](args)
+
+
+if __name__ == "__main__":
+    main()
