@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     # --- Retrieval --------------------------------------------------------------------------
     top_k: int = 6
     retrieval_mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
-    vector_weight: float = 0.5
-    keyword_weight: float = 1.0
+    fusion: Literal["score", "rrf"] = "score"
+    vector_weight: float = 0.25
+    keyword_weight: float = 0.75
     rrf_k: int = 60
     candidate_depth: int = 40
     keyword_refresh_s: float = 5.0
