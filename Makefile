@@ -63,3 +63,4 @@ clean: ## Remove local data, the venv and build outputs
 
 -include frontend-angular/frontend.mk
 -include deploy/deploy.mk
+-include benchmarks/benchmarks.mk
