@@ -179,8 +179,8 @@ def markdown(result: dict) -> str:
         "",
         "## Hybrid minus the better single mode (per metric)",
         "",
-        "`tune` = first half of each question file (fusion settings were chosen on it), "
-        "`heldout` = second half (other articles, never looked at while tuning).",
+        "`tune` = first half of each question file (the fusion weights were chosen on it), "
+        "`heldout` = second half (other articles; see the notes on how it was used).",
         "",
         "| set | questions | Δhit@1 | Δhit@5 | Δhit@10 | ΔMRR@10 | ΔnDCG@10 |",
         "|---|---|---|---|---|---|---|",

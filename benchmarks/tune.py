@@ -165,7 +165,22 @@ def sweep(args: argparse.Namespace) -> None:
             f"score fusion kw=0.75 depth={depth}", lambda kw, vec, d=depth: product_score_fusion(kw, vec, 0.75, 0.25, d)
         )
     if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        counts = ", ".join(
+            f"{name}: {len(parts[name]['tune'])} tune / {len(parts[name]['heldout'])} held-out" for name in names
+        )
+        table = [f"| {line.replace(' | ', ' | ')} |" for line in lines]
+        table.insert(1, "|" + "---|" * (1 + len(splits) * len(names)))
+        text = [
+            "# Fusion sweep (`benchmarks/tune.py`)",
+            "",
+            "Replayed offline on each question's cached keyword and vector candidates (depth 100, cut to",
+            "40 unless said), page-level, hit@1 / hit@5 / MRR@10. Settings are chosen on the **tune** half",
+            f"(first half of each question file); the held-out half is shown for the record. Questions: {counts}.",
+            "",
+            *table,
+            "",
+        ]
+        Path(args.out).write_text("\n".join(text), encoding="utf-8")
 
 
 def main() -> None:
