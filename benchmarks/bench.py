@@ -436,9 +436,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200, help="questions for the latency runs")
     parser.add_argument("--load-requests", type=int, default=300, help="max requests per concurrency level")
     parser.add_argument("--load-seconds", type=float, default=60.0, help="max seconds per concurrency level")
-    parser.add_argument("--out", default=str(REPO / "docs" / "bench"))
+    parser.add_argument("--out", default=None, help="default docs/bench (full runs only)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    if args.out is None:
+        # A reduced run must not overwrite the committed full results.
+        args.out = str(REPO / "docs" / "bench")
+        args.no_write = args.no_write or args.pages is not None
     harness.quiet_logging()
     started = time.perf_counter()
     info = harness.machine()

@@ -11,6 +11,7 @@ the fusion settings were tuned on) and on the second half (held out).
 
     .venv/bin/python -m benchmarks.evaluate                 # full sets (~5-10 min on 2 cores)
     .venv/bin/python -m benchmarks.evaluate --limit 200     # 200 questions per set, evenly spread
+                                                            # (prints only, unless --out DIR)
     .venv/bin/python -m benchmarks.evaluate --index-dir /tmp/eval-index   # keep/reuse the index
 Retrieval settings come from the product defaults, overridable by environment variables
 (e.g. `VECTOR_WEIGHT=0.3 make eval`); `.env` is not read.
@@ -219,11 +220,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: piaf_dev,xquad_en")
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--index-dir", default=None, help="keep the index here and reuse it next time")
-    parser.add_argument("--out", default=str(REPO / "docs" / "eval"), help="where results.json and README.md go")
+    parser.add_argument(
+        "--out", default=None, help="where results.json and README.md go (default docs/eval, full runs only)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--render", action="store_true", help="only rewrite README.md from results.json (notes edited)")
     args = parser.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    if args.out is None:
+        # A quick or partial run must not overwrite the committed full results.
+        args.out = str(REPO / "docs" / "eval")
+        if (args.limit or set(args.sets) != set(SETS)) and not args.render:
+            args.no_write = True
     if args.render:
         out = Path(args.out)
         (out / "README.md").write_text(markdown(json.loads((out / "results.json").read_text())), encoding="utf-8")
