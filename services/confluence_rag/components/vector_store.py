@@ -78,7 +78,7 @@ def open_chunk_store(client: ClientAPI, name: str, fingerprint: dict[str, str]) 
     collection = client.get_or_create_collection(
         name,
         embedding_function=None,
-        configuration={"hnsw": {"space": "cosine"}},
+        configuration={"hnsw": {"space": "cosine", "ef_search": 400}},  # measured: default 100 misses ~10% top-1
         metadata=fingerprint,
     )
     meta = client.get_or_create_collection(f"{name}__meta", embedding_function=None)
