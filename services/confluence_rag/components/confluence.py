@@ -228,9 +228,6 @@ class ConfluenceClient:
             out[page.page_id] = page.signature
         return out
 
-    def list_page_ids(self, space_key: str) -> set[str]:
-        return {r["id"] for r in self.search(self.scope_cql(space_key), expand=None)}
-
     # --- attachments -------------------------------------------------------------------------
     def attachment_listing(self, space_key: str, page_ids: set[str]) -> dict[str, str]:
         """attachment id → signature, for the attachments of the pages in scope (no download)."""

@@ -43,11 +43,13 @@ def test_lists_every_page_with_metadata_across_pages(any_fake, make_settings):
     assert "<table>" in rollback.html
 
 
-def test_list_page_ids_asks_for_no_bodies(fake_confluence, make_settings):
+def test_listing_asks_for_no_bodies_and_matches_full_pages(fake_confluence, make_settings):
     client = ConfluenceClient(make_settings(**confluence_settings(fake_confluence)))
-    ids = client.list_page_ids("ENG")
-    assert ids == set(fake_confluence.pages)
-    assert all("expand" not in r for r in fake_confluence.requests if "/content/search" in r)
+    listing = client.listing("ENG")
+    assert set(listing) == set(fake_confluence.pages)
+    assert all("body" not in r for r in fake_confluence.requests if "/content/search" in r)
+    # The signature from the cheap listing equals the one computed from a full fetch.
+    assert listing == {p.page_id: p.signature for p in client.iter_space_pages("ENG")}
 
 
 def test_unknown_space_is_a_clear_error(fake_confluence, make_settings):
