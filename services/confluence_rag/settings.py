@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     candidate_depth: int = 40
     keyword_refresh_s: float = 5.0
+    reranker_model: str = Field("", description="Local path of a cross-encoder; empty = no reranking")
+    rerank_depth: int = 30
 
     # --- LLM (LiteLLM) ----------------------------------------------------------------------
     llm_model: str = Field("", validation_alias=_alias("LLM_MODEL", "LITELLM_MODEL"))

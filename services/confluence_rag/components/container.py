@@ -43,6 +43,17 @@ class Components:
     def llm(self):
         return build_llm(self.settings)
 
+    @cached_property
+    def reranker(self):
+        """LlamaIndex's SentenceTransformerRerank on a local cross-encoder, or None (the default)."""
+        if not self.settings.reranker_model:
+            return None
+        from llama_index.core.postprocessor import SentenceTransformerRerank
+
+        return SentenceTransformerRerank(
+            model=self.settings.reranker_model, top_n=self.settings.rerank_depth, device=self.settings.embedding_device
+        )
+
     @property
     def fingerprint(self) -> dict[str, str]:
         return index_fingerprint(self.embedder, self.chunker)

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from confluence_rag.components.container import Components
@@ -147,6 +148,10 @@ class SearchService:
             self._add_cosines(store, embedding, keyword_cands, {c.chunk_id for c in vector_cands})
             timings["rescore_ms"] = (time.perf_counter() - start) * 1000
             fused = fuse_scores(keyword_cands, vector_cands, self.settings.keyword_weight, self.settings.vector_weight)
+        if self.components.reranker is not None:
+            start = time.perf_counter()
+            fused = self._rerank(query, fused)
+            timings["rerank_ms"] = (time.perf_counter() - start) * 1000
         self.last_timings = timings
         best_per_page: dict[str, _Candidate] = {}
         for cand in fused:
@@ -154,6 +159,17 @@ class SearchService:
             if len(best_per_page) >= top_k:
                 break
         return [_source(i + 1, c) for i, c in enumerate(best_per_page.values())]
+
+    def _rerank(self, query: str, fused: list[_Candidate]) -> list[_Candidate]:
+        """Rescore the best RERANK_DEPTH candidates with the cross-encoder; the rest keep their order after."""
+        head, tail = fused[: self.settings.rerank_depth], fused[self.settings.rerank_depth :]
+        by_id = {c.chunk_id: c for c in head}
+        nodes = [NodeWithScore(node=TextNode(id_=c.chunk_id, text=c.text), score=c.score) for c in head]
+        reranked = self.components.reranker.postprocess_nodes(nodes, query_str=query)
+        ordered = [by_id[n.node.node_id] for n in reranked]
+        for cand, node in zip(ordered, reranked, strict=True):
+            cand.score = float(node.score or 0.0)
+        return ordered + tail
 
     @staticmethod
     def _add_cosines(store, query_embedding: list[float], cands: list[_Candidate], known: set[str]) -> None:
