@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -65,6 +66,25 @@ class _Candidate:
     cosine: float | None = None  # similarity to the query, when known
 
 
+_MARKDOWN_NOISE = [
+    (re.compile(r"```[\w+-]*"), " "),  # code fences
+    (re.compile(r"^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*$", re.M), " "),  # table separator rows
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images → their text
+    (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+\.)\s+", re.M), ""),  # headings, quotes, list markers
+    (re.compile(r"(\*\*|__|`|\|)"), " "),  # emphasis, code, table pipes
+    (re.compile(r"\s+"), " "),
+]
+
+
+def snippet(markdown: str) -> str:
+    """The start of a chunk as plain text (clients show it as is)."""
+    text = markdown
+    for pattern, replacement in _MARKDOWN_NOISE:
+        text = pattern.sub(replacement, text)
+    text = text.strip()
+    return text[:SNIPPET_CHARS].rstrip() + ("…" if len(text) > SNIPPET_CHARS else "")
+
+
 def _source(n: int, cand: _Candidate) -> Source:
     m = cand.metadata
     text = cand.text
@@ -80,7 +100,7 @@ def _source(n: int, cand: _Candidate) -> Source:
         labels=json.loads(m.get("labels") or "[]"),
         last_modified=m.get("last_modified", ""),
         score=round(cand.score, 6),
-        snippet=text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else ""),
+        snippet=snippet(text),
         text=text,
         context=m.get("context", ""),
     )

@@ -68,3 +68,11 @@ def test_keyword_index_follows_new_ingestions(indexed):
 
         time.sleep(0.1)
     assert hits and hits[0].title == "Mascot"
+
+
+def test_snippets_are_plain_text():
+    from confluence_rag.retrieval.search import snippet
+
+    text = "## Étapes\n\n| Outil | Délai |\n| --- | --- |\n| **VPN** | 1 jour |\n\n- voir [la page](https://x/y)"
+    assert snippet(text) == "Étapes Outil Délai VPN 1 jour voir la page"
+    assert snippet("mot " * 200).endswith("…") and len(snippet("mot " * 200)) <= 301
