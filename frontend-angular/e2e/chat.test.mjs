@@ -140,6 +140,7 @@ describe('chat', { timeout: 180_000 }, () => {
 
     // The stopped answer can be regenerated.
     await page.getByTestId('retry-button').click();
+    await page.getByTestId('stopped-notice').waitFor({ state: 'detached' }); // the retry replaced it
     assert.equal(await waitForAnswer(page), 'done');
     await expectCount(page.getByTestId('message'), 2);
     await context.close();
@@ -168,6 +169,7 @@ describe('chat', { timeout: 180_000 }, () => {
     // Back to all spaces: Retry now succeeds.
     await page.getByTestId('space-filter').selectOption('');
     await page.getByTestId('retry-button').click();
+    await page.getByTestId('error-message').waitFor({ state: 'detached' }); // the retry replaced it
     assert.equal(await waitForAnswer(page), 'done');
     await context.close();
   });
@@ -198,6 +200,7 @@ describe('chat', { timeout: 180_000 }, () => {
       }),
     );
     await page.getByTestId('retry-button').click();
+    await page.getByText(/Le fournisseur LLM ne répond pas/).waitFor(); // the retried answer failed in turn
     assert.equal(await waitForAnswer(page), 'error');
     assert.match(await page.getByTestId('error-message').textContent(), /Le fournisseur LLM ne répond pas/);
     await expectCount(page.getByTestId('message'), 2); // retry replaced the failed answer

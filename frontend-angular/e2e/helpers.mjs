@@ -75,25 +75,31 @@ export const assistant = (page) => page.locator('[data-testid="message"][data-ro
 
 /** Types a question and sends it with Enter. */
 export async function ask(page, question) {
+  const selector = '[data-testid="message"][data-role="assistant"]';
+  const before = await page.locator(selector).count();
   const input = page.getByTestId('question-input');
   await input.fill(question);
   await input.press('Enter');
+  // Wait for the new answer's bubble, so that waitForAnswer() cannot see the previous one.
+  await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length > n, [selector, before]);
 }
 
 /** Waits until the last answer is no longer streaming; returns its status. */
 export async function waitForAnswer(page, timeout = 60_000) {
   const last = assistant(page).last();
   await last.waitFor();
-  await page.waitForFunction(
+  // Return the status seen by the same check that ended the wait: reading it again afterwards
+  // could see a newer answer (e.g. a retry that replaced this one) already streaming.
+  const handle = await page.waitForFunction(
     () => {
       const answers = document.querySelectorAll('[data-testid="message"][data-role="assistant"]');
       const status = answers[answers.length - 1]?.getAttribute('data-status');
-      return status && status !== 'streaming';
+      return status && status !== 'streaming' ? status : false;
     },
     null,
     { timeout },
   );
-  return last.getAttribute('data-status');
+  return handle.jsonValue();
 }
 
 /**
