@@ -474,13 +474,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     harness.load_note(info)
     result["duration_s"] = round(time.perf_counter() - started, 1)
-    text = markdown(result)
-    print(text)
-    if not args.no_write:
-        out = Path(args.out)
-        harness.write_json(out / "results.json", result)
-        (out / "README.md").write_text(text, encoding="utf-8")
-        say(f"wrote {out / 'results.json'} and {out / 'README.md'}")
+    harness.publish(result, markdown(result), None if args.no_write else Path(args.out))
 
 
 if __name__ == "__main__":

@@ -238,14 +238,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     harness.quiet_logging()
     result = evaluate(args)
-    text = markdown(result)
-    print(text)
-    if not args.no_write:
-        out = Path(args.out)
-        harness.write_json(out / "results.json", result)
-        (out / "README.md").write_text(text, encoding="utf-8")
-        say(f"wrote {out / 'results.json'} and {out / 'README.md'}")
-    else:
+    harness.publish(result, markdown(result), None if args.no_write else Path(args.out))
+    if args.no_write:
         say(json.dumps(result["sets"], indent=1)[:2000])
 
 

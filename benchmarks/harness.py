@@ -129,6 +129,15 @@ def load_note(extra: dict) -> None:
     extra["load_average_end"] = list(os.getloadavg())
 
 
+def publish(result: dict, text: str, out: Path | None) -> None:
+    """Print the Markdown report; with `out`, also write results.json and README.md there."""
+    print(text)
+    if out is not None:
+        write_json(out / "results.json", result)
+        (out / "README.md").write_text(text, encoding="utf-8")
+        say(f"wrote {out / 'results.json'} and {out / 'README.md'}")
+
+
 def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

@@ -48,7 +48,7 @@ def dump(args: argparse.Namespace) -> None:
             service = SearchService(comps)
             store = comps.store()
             service.keyword.sync(store)
-            snap = service.keyword._snapshot
+            snap = service.keyword.snapshot
             position = {cid: i for i, cid in enumerate(snap.ids)}
             embedder = comps.embedder.model
             rows = []

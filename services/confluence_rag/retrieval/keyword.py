@@ -31,6 +31,7 @@ class _Snapshot:
     texts: list[str]
     metadatas: list[dict]
     bm25: bm25s.BM25 | None
+    spaces: list[dict]  # per indexed space: key, pages, chunks (computed once per build)
 
 
 @dataclass
@@ -44,6 +45,15 @@ class KeywordHit:
 def keyword_text(text: str, metadata: dict) -> str:
     """Title, breadcrumb and headings count as words of the chunk too."""
     return f"{metadata.get('context', '')}\n{text}"
+
+
+def _space_counts(metadatas: list[dict]) -> list[dict]:
+    counts: dict[str, dict] = {}
+    for meta in metadatas:
+        entry = counts.setdefault(meta.get("space_key", ""), {"pages": set(), "chunks": 0})
+        entry["pages"].add(meta.get("page_id"))
+        entry["chunks"] += 1
+    return [{"key": k, "pages": len(v["pages"]), "chunks": v["chunks"]} for k, v in sorted(counts.items())]
 
 
 class KeywordIndex:
@@ -74,7 +84,15 @@ class KeywordIndex:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
         log.info("keyword index built: %d chunks (generation %s)", len(ids), generation)
-        return _Snapshot(generation, ids, texts, metas, bm25)
+        return _Snapshot(generation, ids, texts, metas, bm25, _space_counts(metas))
+
+    @property
+    def snapshot(self) -> _Snapshot | None:
+        """The index currently served (None before the first sync)."""
+        return self._snapshot
+
+    def spaces(self) -> list[dict]:
+        return self._snapshot.spaces if self._snapshot else []
 
     def sync(self, store: ChunkStore) -> None:
         """Make sure the index reflects Chroma (first call blocks; later ones refresh in background)."""

@@ -114,15 +114,9 @@ class SearchService:
         self.last_timings: dict[str, float] = {}
 
     def spaces(self) -> list[dict]:
-        store = self.components.store()
-        self.keyword.sync(store)
-        snap = self.keyword._snapshot
-        counts: dict[str, dict] = {}
-        for meta in snap.metadatas if snap else []:
-            entry = counts.setdefault(meta.get("space_key", ""), {"pages": set(), "chunks": 0})
-            entry["pages"].add(meta.get("page_id"))
-            entry["chunks"] += 1
-        return [{"key": k, "pages": len(v["pages"]), "chunks": v["chunks"]} for k, v in sorted(counts.items())]
+        """Spaces in the index with their page and chunk counts (kept with the keyword index)."""
+        self.keyword.sync(self.components.store())
+        return self.keyword.spaces()
 
     def search(
         self, query: str, top_k: int | None = None, filters: SearchFilters | None = None, mode: str | None = None
