@@ -4,7 +4,7 @@
 - a condense request (the prompt asks for a "Standalone question") → `condense_reply`, or the
   last user message unchanged;
 - otherwise, if the system prompt holds numbered context passages, an answer citing [1] built
-  from the first passage's first sentence; with no passage, the "not found" sentence.
+  from the first passage's first 20 words; with no passage, the "not found" sentence.
 Behaviour switches: `mode` = "answer" | "not_found" | "error" (HTTP 500) | "hang" (sleeps
 `hang_s`) | "unauthorized" (401); `token_delay_s` paces the stream so streaming is observable.
 Run standalone: `python -m tests.fakes.llm --port 8091`.
@@ -58,11 +58,13 @@ class FakeLLM:
         if self.mode == "not_found":
             return NOT_FOUND_FR
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
-        passage = re.search(r"^\[1\] .*\nURL: .*\n(.+)$", system, flags=re.MULTILINE)
+        passage = re.search(r"^\[1\] .*\nURL: .*\n((?:.+\n?)+)", system, flags=re.MULTILINE)
         if not passage:
             return NOT_FOUND_FR
-        first_sentence = re.split(r"(?<=[.!?])\s", passage.group(1).strip())[0]
-        return f"D'après la documentation : {first_sentence} [1]"
+        # Up to 20 words of the passage's prose (Markdown markers dropped), so that the answer always
+        # streams as many tokens whatever the passage starts with (a numbered step, a heading...).
+        words = re.sub(r"(?m)^\s*(?:[#>*|-]+|\d+[.)])\s*", "", passage.group(1)).split()[:20]
+        return f"D'après la documentation : {' '.join(words)} [1]"
 
 
 def _is_condense(body: dict) -> bool:
