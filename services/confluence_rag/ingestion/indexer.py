@@ -6,6 +6,12 @@ a page's chunks as a unit (deterministic ids `page_id#n`). An interrupted run th
 without duplicates: pages already written are unchanged next time, the rest are redone.
 We do not use an IngestionPipeline docstore for this: it would be a second store to keep in step
 with Chroma (a wiped Chroma volume next to a surviving docstore would index nothing).
+
+Throughput: the embedding model is the bottleneck, so everything else runs beside it. A thread
+fetches pages ahead (`_prefetch`), the main thread chunks and embeds a batch of pages, and a writer
+thread stores the previous batch in Chroma (one delete and one add per batch: per-page adds cost
+~7 ms each on embedded Chroma). Chunks are embedded shortest first (`ByLength`), so each model
+batch pads to similar lengths instead of to the longest chunk of a random mix.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from llama_index.core.ingestion import IngestionPipeline
-from llama_index.core.schema import Document
+from llama_index.core.schema import BaseNode, Document, MetadataMode, TransformComponent
 
 from confluence_rag.components.embedding import Embedder
 from confluence_rag.components.vector_store import ChunkStore
@@ -27,7 +35,7 @@ from confluence_rag.ingestion.models import Page
 log = logging.getLogger(__name__)
 
 CHUNKER_VERSION = "1"
-PAGE_BATCH = 16
+PAGE_BATCH = 32  # pages chunked and embedded together (~140 chunks): the unit of progress and of writes
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,26 @@ def index_fingerprint(embedder: Embedder, chunker: PageChunker) -> dict[str, str
     }
 
 
+class ByLength(TransformComponent):
+    """Orders nodes by the length of the text the model embeds.
+
+    LlamaIndex's embedding calls the model once per `embed_batch_size` nodes, and a model batch
+    costs as much as its longest text times its size: mixed lengths waste ~10 % of the encode time
+    on padding (measured on the bench corpus). Sentence-transformers sorts too, but only within one
+    call.
+    """
+
+    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[BaseNode]:
+        return sorted(nodes, key=lambda node: len(node.get_content(MetadataMode.EMBED)))
+
+
 class Indexer:
     def __init__(self, store: ChunkStore, embedder: Embedder, chunker: PageChunker):
         self.store = store
         self.embedder = embedder
-        self.pipeline = IngestionPipeline(transformations=[chunker, embedder.model])
+        # No cache: it would keep every embedded node of the run in memory, and Chroma already
+        # tells us which pages are unchanged.
+        self.pipeline = IngestionPipeline(transformations=[chunker, ByLength(), embedder.model], disable_cache=True)
 
     def indexed_pages(self, space_key: str) -> dict[str, IndexedPage]:
         """What the index holds for a space: page_id → content hash and listing signature."""
@@ -111,53 +134,61 @@ class Indexer:
         stats = SyncStats()
         known = {page_id: entry.page_hash for page_id, entry in self.indexed_pages(space_key).items()}
         seen: set[str] = set()
-        for batch in _batches(_prefetch(pages), PAGE_BATCH):
-            stats.pages_total = max(stats.pages_total, (total_hint() if total_hint else 0) or 0)
-            todo: list[tuple[Document, bool]] = []
-            for page in batch:
-                seen.add(page.page_id)
-                try:
-                    doc = page.to_document()
-                except Exception as exc:  # one broken page must not stop the sync
-                    stats.pages_failed += 1
-                    stats.failures.append(f"{page.page_id} {page.title}: {exc}")
-                    log.warning("page %s failed to convert: %s", page.page_id, exc)
-                    continue
-                previous = known.get(page.page_id)
-                if previous == doc.metadata["page_hash"] and not full:
-                    stats.pages_unchanged += 1
-                else:
-                    todo.append((doc, previous is not None))
-            self._write(todo, stats)
-            stats.pages_done += len(batch)
-            stats.pages_total = max(stats.pages_total, stats.pages_done)
-            if progress:
-                progress(stats)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-write") as writer:
+            writing: Future | None = None
+            for batch in _batches(_prefetch(pages), PAGE_BATCH):
+                stats.pages_total = max(stats.pages_total, (total_hint() if total_hint else 0) or 0)
+                todo: list[tuple[Document, bool]] = []
+                for page in batch:
+                    seen.add(page.page_id)
+                    try:
+                        doc = page.to_document()
+                    except Exception as exc:  # one broken page must not stop the sync
+                        stats.pages_failed += 1
+                        stats.failures.append(f"{page.page_id} {page.title}: {exc}")
+                        log.warning("page %s failed to convert: %s", page.page_id, exc)
+                        continue
+                    previous = known.get(page.page_id)
+                    if previous == doc.metadata["page_hash"] and not full:
+                        stats.pages_unchanged += 1
+                    else:
+                        todo.append((doc, previous is not None))
+                nodes = self.pipeline.run(documents=[doc for doc, _ in todo]) if todo else []
+                if writing:
+                    writing.result()  # one batch in flight at most; re-raises a failed write
+                writing = writer.submit(self._write, todo, nodes, len(batch), stats, progress)
+            if writing:
+                writing.result()
         stats.pages_deleted = self.delete_pages(space_key, set(known) - seen - (keep or set()))
         if progress:
             progress(stats)
         return stats
 
-    def _write(self, todo: list[tuple[Document, bool]], stats: SyncStats) -> None:
-        if not todo:
-            return
-        nodes = self.pipeline.run(documents=[doc for doc, _ in todo])
-        by_page: dict[str, list] = {}
-        for node in nodes:
-            by_page.setdefault(node.ref_doc_id, []).append(node)
-        vector_store = self.store.vector_store
-        for doc, existed in todo:
-            # Replace the page as a unit: old chunks out, new ones in.
-            self.store.collection.delete(where={"page_id": doc.doc_id})
-            page_nodes = by_page.get(doc.doc_id, [])
-            if page_nodes:
-                vector_store.add(page_nodes)
-            stats.chunks_written += len(page_nodes)
-            if existed:
-                stats.pages_updated += 1
-            else:
-                stats.pages_added += 1
-        self.store.bump_generation()
+    def _write(
+        self,
+        todo: list[tuple[Document, bool]],
+        nodes: list[BaseNode],
+        batch_size: int,
+        stats: SyncStats,
+        progress: ProgressFn | None,
+    ) -> None:
+        """Replace the batch's pages in Chroma: their old chunks out, the new ones in.
+
+        A crash between the two leaves those pages without chunks: the next run sees them as new
+        and indexes them again (the sync state only advances when a run completes).
+        """
+        if todo:
+            self.store.collection.delete(where={"page_id": {"$in": [doc.doc_id for doc, _ in todo]}})
+            if nodes:
+                self.store.vector_store.add(nodes)
+            self.store.bump_generation()
+        stats.chunks_written += len(nodes)
+        stats.pages_updated += sum(existed for _, existed in todo)
+        stats.pages_added += sum(not existed for _, existed in todo)
+        stats.pages_done += batch_size
+        stats.pages_total = max(stats.pages_total, stats.pages_done)
+        if progress:
+            progress(stats)
 
 
 def _batches(items: Iterable[Page], size: int) -> Iterator[list[Page]]:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from confluence_rag.components.container import Components
+from confluence_rag.ingestion.indexer import PAGE_BATCH
 from confluence_rag.ingestion.service import ingest_space
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence, sample_space
@@ -136,9 +137,11 @@ def test_interrupted_sync_resumes_without_duplicates(fake, make_components):
             next(p.id for p in fake.pages.values() if p.title == f"Note {i:02d}"),
             html=f"<p>Rewritten runbook {i}, version two.</p>",
         )
-    # The listing succeeds, then the server breaks down after 3 requests of 7 bodies: the first
-    # batch of pages is written, the rest is not.
-    fake.fail_next(500, times=1000, path_contains="lastmodified", after=3)
+    # The listing succeeds, then the server breaks down after enough requests of 7 bodies for the
+    # first batch of pages to be written, but not the rest.
+    requests = PAGE_BATCH // 7 + 1
+    assert requests * 7 < 40, "the test needs more edited pages than one batch"
+    fake.fail_next(500, times=1000, path_contains="lastmodified", after=requests)
     with pytest.raises(Exception, match="500"):
         ingest_space(components, "ENG")
     written = sum(m["version"] == 2 for _, m in snapshot(components).values())
