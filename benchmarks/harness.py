@@ -24,6 +24,7 @@ from tests.fakes.confluence import FakeConfluence
 
 RETRIEVAL_FIELDS = (
     "embedding_model",
+    "embedding_backend",
     "embedding_batch_size",
     "chunk_size",
     "chunk_overlap",

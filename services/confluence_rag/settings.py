@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     embedding_passage_prefix: str = ""
     embedding_batch_size: int = 32
     embedding_device: str = "cpu"
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="torch (sentence-transformers), or ONNX Runtime in fp32 or int8"
+    )
+    embedding_onnx_dir: Path = Field(Path("data/onnx"), description="Where the ONNX exports of the model are kept")
     chunk_size: int = Field(0, description="Tokens of the embedding model per chunk; 0 = model max minus margin")
     chunk_overlap: int = 20
 

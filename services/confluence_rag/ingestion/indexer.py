@@ -67,13 +67,18 @@ ProgressFn = Callable[[SyncStats], None]
 
 
 def index_fingerprint(embedder: Embedder, chunker: PageChunker) -> dict[str, str]:
-    return {
+    fingerprint = {
         "embedding_model": embedder.name,
         "passage_prefix": embedder.passage_prefix,
         "max_embed_tokens": str(chunker.max_embed_tokens),
         "chunk_overlap": str(chunker.chunk_overlap),
         "chunker_version": CHUNKER_VERSION,
     }
+    # Each backend gives (slightly) different vectors: switching rebuilds instead of mixing them.
+    # Absent for torch, so that indexes built before the ONNX backend existed stay valid.
+    if embedder.backend != "torch":
+        fingerprint["embedding_backend"] = embedder.backend
+    return fingerprint
 
 
 class ByLength(TransformComponent):

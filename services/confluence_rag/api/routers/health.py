@@ -29,7 +29,8 @@ def ready(services: Services = Depends(get_services)) -> JSONResponse:
         built_with = store.fingerprint()
         if built_with and built_with != services.components.fingerprint:
             body["vector_store"] = (
-                f"index built with {built_with.get('embedding_model')} and other chunking settings: "
+                f"index built with {built_with.get('embedding_model')} "
+                f"({built_with.get('embedding_backend', 'torch')}) and other embedding or chunking settings: "
                 "run a full ingestion (make ingest SPACE=KEY FULL=1)"
             )
             return JSONResponse(body, status_code=503)
