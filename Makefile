@@ -17,7 +17,7 @@ API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 export API_HOST API_PORT
 
-.PHONY: help venv lock run api worker test test-py lint clean
+.PHONY: help venv lock run api worker test test-py onnx-model lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test: venv chromium-install frontend-build ## Install what is missing, then run 
 
 test-py: venv ## Python tests only
 	$(PY) -m pytest
+
+onnx-model: venv ## Export the embedding model to ONNX, fp32 and int8, into EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*)
+	$(CLI) export-onnx --int8
 
 lint: venv ## ruff (lint + format check)
 	$(VENV)/bin/ruff check services tests

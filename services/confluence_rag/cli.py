@@ -1,4 +1,4 @@
-"""Command line: `confluence-rag api | worker | ingest SPACE | sync`."""
+"""Command line: `confluence-rag api | worker | ingest SPACE | sync | export-onnx`."""
 
 from __future__ import annotations
 
@@ -99,6 +99,23 @@ def sync(full: bool = typer.Option(False, "--full")) -> None:
         typer.secho("CONFLUENCE_SPACES is empty: nothing to sync", fg="red", err=True)
         sys.exit(2)
     _ingest(spaces, full)
+
+
+@app.command("export-onnx")
+def export_onnx(
+    int8: bool = typer.Option(False, "--int8", help="also quantize to int8 (EMBEDDING_BACKEND=onnx-int8)"),
+    force: bool = typer.Option(False, "--force", help="export again even if the files exist"),
+) -> None:
+    """Export EMBEDDING_MODEL to ONNX under EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*), offline."""
+    from confluence_rag.components.embedding import resolve_model_path
+    from confluence_rag.components.onnx_export import ensure_onnx_model, onnx_model_path
+
+    _logging()
+    settings = get_settings()
+    target = onnx_model_path(settings, "onnx-int8" if int8 else "onnx")
+    ensure_onnx_model(resolve_model_path(settings.embedding_model), target, force=force)
+    for path in sorted(target.parent.glob("*.onnx")):
+        typer.echo(f"{path} ({path.stat().st_size / 1e6:.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -110,15 +110,22 @@ def quantize_int8(source: Path, target: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     started = time.perf_counter()
-    with _atomic(target) as tmp:
-        quantize_dynamic(
-            str(source),
-            str(tmp),
-            weight_type=QuantType.QInt8,
-            per_channel=True,  # per-tensor scales measured far worse: cosine to fp32 down to 0.83
-            # Fused ops (com.microsoft domain) have no inferred output types: they are float.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+    # The quantizer logs on the root logger: a line per fused op, and advice about pre-processing
+    # that applies to static quantization. A filter on the root logger only sees those records.
+    quiet = logging.Filter("confluence_rag")  # passes no record named "root"
+    logging.getLogger().addFilter(quiet)
+    try:
+        with _atomic(target) as tmp:
+            quantize_dynamic(
+                str(source),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                per_channel=True,  # per-tensor scales measured far worse: cosine to fp32 down to 0.83
+                # Fused ops (com.microsoft domain) have no inferred output types: they are float.
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+    finally:
+        logging.getLogger().removeFilter(quiet)
     log.info("quantized %s to int8 in %.1fs", target, time.perf_counter() - started)
     return target
 
