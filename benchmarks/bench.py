@@ -4,14 +4,16 @@
     pages) served by the Confluence fake, ingested by `ingest_space` into embedded Chroma in a
     temp dir → pages/s and chunks/s. In the same run, the raw encode throughput of the same model,
     same batch size, on exactly the texts the pipeline embedded
-    (`embedder.model._model.encode(texts, batch_size=EMBEDDING_BATCH_SIZE)`) → pipeline/raw
+    (`embedder.encoder.encode(texts, batch_size=EMBEDDING_BATCH_SIZE)`) → pipeline/raw
     ratio. Then a re-ingest with nothing changed (must embed nothing).
 (b) Search. The real query API (`confluence-rag api`, a uvicorn subprocess on loopback) on
     that index; POST /api/search over real HTTP with questions from both sets → median and p95,
     against the raw cost of its parts measured in this process (query embedding, Chroma vector
     query, BM25) → overhead ratio; requests/s and p95 at 1, 4 and 16 concurrent clients (httpx in
     threads, bounded by request count and time); the server's resident memory (VmRSS/VmHWM).
-(c) Whether sentence-transformers' ONNX backend can load the bundled model offline.
+(c) Embedding backends (EMBEDDING_BACKEND torch / onnx / onnx-int8): raw encode throughput of each on
+    the same sample of the pipeline's texts, same batch size, its query-embedding latency, and how
+    close its vectors are to torch's (cosine).
 
     .venv/bin/python -m benchmarks.bench                  # ~10 min on 2 cores
     .venv/bin/python -m benchmarks.bench --pages 200 --queries 50 --no-write   # quick check
@@ -24,7 +26,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,7 +37,6 @@ from benchmarks import harness
 from benchmarks.datasets import PIWIGO, REPO, EvalSet, load_pages, load_questions
 from benchmarks.evaluate import sample
 from benchmarks.harness import say
-from confluence_rag.components.embedding import resolve_model_path
 from tests.conftest import VENV_BIN, free_port, subprocess_env, wait_http
 
 SPACE = "BENCH"
@@ -93,7 +93,7 @@ def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object]:
     for page in client.iter_space_pages(SPACE):
         for node in comps.chunker.chunk_page(page.to_document()):
             texts.append(comps.embedder.passage_prefix + embed_text(node))
-    model = comps.embedder.model._model
+    model = comps.embedder.encoder
     tokens = [len(model.tokenizer(t)["input_ids"]) for t in texts]
     start = time.perf_counter()
     model.encode(texts, batch_size=settings.embedding_batch_size)
@@ -122,7 +122,7 @@ def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object]:
         "chunks_embedded": again.chunks_written,
     }
     say(f"[ingest] no-change re-ingest: {result['reingest_no_change']}")
-    return result, comps
+    return result, comps, texts
 
 
 # --- (b) search ------------------------------------------------------------------------------------
@@ -314,31 +314,50 @@ def bench_search(comps, workdir: Path, queries: list[str], args) -> dict:
     }
 
 
-# --- (c) ONNX ----------------------------------------------------------------------------------------
-def onnx_probe(model_path: str) -> dict:
-    """Try sentence-transformers' ONNX backend on the bundled model, offline, in a subprocess."""
-    code = (
-        "import sys\nfrom sentence_transformers import SentenceTransformer\n"
-        f"m = SentenceTransformer({model_path!r}, backend='onnx', device='cpu')\n"
-        "print(m.encode(['bonjour']).shape)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
-    lines = [ln for ln in (proc.stdout + proc.stderr).strip().splitlines() if ln.strip()]
-    onnx_files = sorted(str(p.relative_to(model_path)) for p in Path(model_path).rglob("*.onnx"))
-    installed = {}
-    for dist in ("onnxruntime", "optimum", "optimum-onnx", "onnx"):
-        try:
-            from importlib.metadata import version
+# --- (c) embedding backends ---------------------------------------------------------------------------
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
-            installed[dist] = version(dist)
-        except Exception:
-            installed[dist] = None
-    return {
-        "loaded": proc.returncode == 0,
-        "last_message": (lines[-1][:300] if lines else "").replace("`", "'"),
-        "onnx_files_in_model_dir": onnx_files,
-        "installed": installed,
-    }
+
+def bench_backends(settings, texts: list[str], queries: list[str], workdir: Path, n_texts: int) -> dict:
+    """Each EMBEDDING_BACKEND on the same texts (evenly spread over the pipeline's), batch as configured."""
+    import numpy as np
+
+    from confluence_rag.components.embedding import build_embedder
+
+    step = max(1, len(texts) // n_texts)
+    sample_texts = texts[::step][:n_texts]
+    out: dict = {"texts": len(sample_texts), "batch_size": settings.embedding_batch_size, "backends": {}}
+    reference = None
+    for backend in BACKENDS:
+        start = time.perf_counter()
+        # A fresh ONNX folder: the load time includes the export (and quantization), once.
+        embedder = build_embedder(
+            settings.model_copy(update={"embedding_backend": backend, "embedding_onnx_dir": workdir / "onnx"})
+        )
+        load_s = time.perf_counter() - start
+        encoder = embedder.encoder
+        encoder.encode(sample_texts[: settings.embedding_batch_size], batch_size=settings.embedding_batch_size)
+        start = time.perf_counter()
+        vectors = np.asarray(encoder.encode(sample_texts, batch_size=settings.embedding_batch_size))
+        seconds = time.perf_counter() - start
+        query_ms = timed(embedder.model.get_query_embedding, queries[:100])
+        if reference is None:
+            reference = vectors
+        cosines = (vectors * reference).sum(axis=1)
+        out["backends"][backend] = {
+            "load_s": round(load_s, 1),
+            "encode_seconds": round(seconds, 1),
+            "chunks_per_s": round(len(sample_texts) / seconds, 2),
+            "query_embedding_median_ms": round(statistics.median(query_ms), 2),
+            "cosine_to_torch_min": round(float(cosines.min()), 4),
+            "cosine_to_torch_mean": round(float(cosines.mean()), 4),
+        }
+        say(f"[backends] {backend}: {out['backends'][backend]}")
+        del embedder, encoder
+    torch_rate = out["backends"]["torch"]["chunks_per_s"]
+    for entry in out["backends"].values():
+        entry["speedup_vs_torch"] = round(entry["chunks_per_s"] / torch_rate, 2)
+    return out
 
 
 # --- report --------------------------------------------------------------------------------------------
@@ -409,21 +428,29 @@ def markdown(result: dict) -> str:
             f"{lvl['errors']} |"
         )
     mem = se["api_memory_mib"]
-    installed = ", ".join(f"{k} {v or 'no'}" for k, v in result["onnx"]["installed"].items())
+    be = result["backends"]
     lines += [
         "",
         f"Query API process memory: VmRSS {mem['after_start'].get('VmRSS')} MiB after start, "
         f"{mem['after_load'].get('VmRSS')} MiB after the load runs (peak VmHWM {mem['after_load'].get('VmHWM')} MiB); "
         f"start-up to first /api/health: {se['api_startup_s']} s.",
         "",
-        "## ONNX backend",
+        "## Embedding backends (`EMBEDDING_BACKEND`)",
         "",
-        f"`SentenceTransformer(bundled MiniLM, backend='onnx')` offline: "
-        f"{'loaded' if result['onnx']['loaded'] else 'fails'} — `{result['onnx']['last_message']}`. "
-        f"ONNX files in the model folder: {result['onnx']['onnx_files_in_model_dir'] or 'none'}; "
-        f"installed: {installed}.",
+        f"Raw encode of the same {be['texts']} chunk texts (evenly spread over the ingested ones), batch "
+        f"{be['batch_size']}, one backend after the other in this process; query embedding over 100 questions. "
+        "Load time includes exporting (and quantizing) the ONNX model into a fresh folder.",
         "",
+        "| backend | chunks/s | speed-up vs torch | query embedding median ms | cosine to torch min / mean | load s |",
+        "|---|---|---|---|---|---|",
     ]
+    for name, entry in be["backends"].items():
+        lines.append(
+            f"| {name} | {entry['chunks_per_s']} | **{entry['speedup_vs_torch']}×** | "
+            f"{entry['query_embedding_median_ms']} | {entry['cosine_to_torch_min']:.4f} / "
+            f"{entry['cosine_to_torch_mean']:.4f} | {entry['load_s']} |"
+        )
+    lines.append("")
     notes = Path(__file__).with_name("bench_notes.md")
     if notes.exists():
         lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
@@ -436,6 +463,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200, help="questions for the latency runs")
     parser.add_argument("--load-requests", type=int, default=300, help="max requests per concurrency level")
     parser.add_argument("--load-seconds", type=float, default=60.0, help="max seconds per concurrency level")
+    parser.add_argument("--backend-texts", type=int, default=512, help="texts per backend in section (c)")
     parser.add_argument("--out", default=None, help="default docs/bench (full runs only)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -459,15 +487,15 @@ def main(argv: list[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="confluence-rag-bench-"))
     fake = harness.start_fake([corpus])
     try:
-        ingestion, comps = bench_ingestion(fake, workdir, len(pages))
+        ingestion, comps, texts = bench_ingestion(fake, workdir, len(pages))
         search = bench_search(comps, workdir, queries, args)
-        onnx = onnx_probe(resolve_model_path(comps.settings.embedding_model))
+        backends = bench_backends(comps.settings, texts, queries, workdir, args.backend_texts)
         result = {
             "machine": info,
             "settings": harness.settings_summary(comps.settings),
             "ingestion": ingestion,
             "search": search,
-            "onnx": onnx,
+            "backends": backends,
         }
     finally:
         fake.stop()
