@@ -71,7 +71,7 @@ def timed(fn, items) -> list[float]:
 
 
 # --- (a) ingestion ---------------------------------------------------------------------------------
-def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object]:
+def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object, list[str]]:
     from confluence_rag.ingestion.chunking import embed_text
 
     ing = harness.ingest(fake, workdir, SPACE)
