@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CHUNKER_VERSION = "1"
 PAGE_BATCH = 32  # pages chunked and embedded together (~140 chunks): the unit of progress and of writes
+DELETE_BATCH = 500  # page ids per Chroma delete when pages leave the index
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,11 @@ class Indexer:
         }
 
     def delete_pages(self, space_key: str, page_ids: Iterable[str]) -> int:
-        ids = list(page_ids)
-        for page_id in ids:
+        ids = sorted(page_ids)
+        for start in range(0, len(ids), DELETE_BATCH):
             # Scoped to the space: a page moved to another space keeps its chunks there.
-            self.store.collection.delete(where={"$and": [{"page_id": page_id}, {"space_key": space_key}]})
+            batch = ids[start : start + DELETE_BATCH]
+            self.store.collection.delete(where={"$and": [{"page_id": {"$in": batch}}, {"space_key": space_key}]})
         if ids:
             self.store.bump_generation()
         return len(ids)
