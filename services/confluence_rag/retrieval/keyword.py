@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
+from confluence_rag import index_schema as keys
 from confluence_rag.components.vector_store import ChunkStore
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.text import KeywordAnalyzer
@@ -44,14 +45,14 @@ class KeywordHit:
 
 def keyword_text(text: str, metadata: dict) -> str:
     """Title, breadcrumb and headings count as words of the chunk too."""
-    return f"{metadata.get('context', '')}\n{text}"
+    return f"{metadata.get(keys.CONTEXT, '')}\n{text}"
 
 
 def _space_counts(metadatas: list[dict]) -> list[dict]:
     counts: dict[str, dict] = {}
     for meta in metadatas:
-        entry = counts.setdefault(meta.get("space_key", ""), {"pages": set(), "chunks": 0})
-        entry["pages"].add(meta.get("page_id"))
+        entry = counts.setdefault(meta.get(keys.SPACE_KEY, ""), {"pages": set(), "chunks": 0})
+        entry["pages"].add(meta.get(keys.PAGE_ID))
         entry["chunks"] += 1
     return [{"key": k, "pages": len(v["pages"]), "chunks": v["chunks"]} for k, v in sorted(counts.items())]
 
