@@ -22,6 +22,7 @@ from confluence_rag.answering.prompts import (
     says_not_found,
     system_prompt,
 )
+from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.components.vector_store import VectorStoreUnavailable
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
@@ -88,7 +89,9 @@ class ChatService:
         response = await llm.acomplete(CONDENSE_PROMPT.format(history=history, question=question))
         return response.text.strip() or question
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+    async def stream(self, request: ChatRequest, identity: Identity = ANONYMOUS) -> AsyncIterator[Event]:
+        """Answer for `identity`: retrieval, and so the context, sources, citations and extracts,
+        hold only what it may read. Condensing sees only the conversation the client sent."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question = request.messages[-1].content
@@ -104,7 +107,9 @@ class ChatService:
             return
         try:
             t0 = time.perf_counter()
-            sources = await asyncio.to_thread(self.search.search, query, request.top_k, request.filters)
+            sources = await asyncio.to_thread(
+                self.search.search, query, request.top_k, request.filters, identity=identity
+            )
             timings["retrieve_ms"] = _ms(t0)
         except VectorStoreUnavailable:
             self.components.forget_store()

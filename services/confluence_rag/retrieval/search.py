@@ -28,9 +28,11 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from confluence_rag import index_schema as keys
+from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordIndex
+from confluence_rag.retrieval.permissions import Readable, chroma_access_where
 
 SNIPPET_CHARS = 300
 
@@ -114,13 +116,29 @@ class SearchService:
         self.keyword = keyword_index or KeywordIndex(refresh_s=self.settings.keyword_refresh_s)
         self.last_timings: dict[str, float] = {}
 
-    def spaces(self) -> list[dict]:
-        """Spaces in the index with their page and chunk counts (kept with the keyword index)."""
+    def principals(self, identity: Identity) -> frozenset[str] | None:
+        """The identity's principals for filtering (None: permissions off, everything is readable).
+
+        Call after `keyword.sync`: group memberships come with the keyword snapshot."""
+        if not self.settings.permissions_enabled:
+            return None
+        snap = self.keyword.snapshot
+        if snap is None:
+            return frozenset()
+        return snap.access.principals(identity, self.settings.groups_source)
+
+    def spaces(self, identity: Identity = ANONYMOUS) -> list[dict]:
+        """Spaces the identity may read, with the pages and chunks it may read (from the keyword index)."""
         self.keyword.sync(self.components.store())
-        return self.keyword.spaces()
+        return self.keyword.spaces(self.principals(identity))
 
     def search(
-        self, query: str, top_k: int | None = None, filters: SearchFilters | None = None, mode: str | None = None
+        self,
+        query: str,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: str | None = None,
+        identity: Identity = ANONYMOUS,
     ) -> list[Source]:
         top_k = top_k or self.settings.top_k
         filters = filters or SearchFilters()
@@ -129,11 +147,22 @@ class SearchService:
         store = self.components.store()
         timings: dict[str, float] = {}
         ranked: list[tuple[float, list[_Candidate]]] = []
+        principals = None
+        readable: Readable | None = None
+        if self.settings.permissions_enabled:
+            start = time.perf_counter()
+            self.keyword.sync(store)  # group memberships and access keys come with the snapshot
+            principals = self.principals(identity)
+            readable = self.keyword.snapshot.access.readable(principals) if self.keyword.snapshot else None
+            timings["access_ms"] = (time.perf_counter() - start) * 1000
+            if readable is None or not readable.key_set:
+                self.last_timings = timings
+                return []  # nothing this identity may read
 
         if mode in ("hybrid", "keyword"):
             start = time.perf_counter()
             self.keyword.sync(store)
-            hits = self.keyword.search(query, depth, filters)
+            hits = self.keyword.search(query, depth, filters, principals)
             timings["keyword_ms"] = (time.perf_counter() - start) * 1000
             ranked.append((self.settings.keyword_weight, [_Candidate(h.id, h.text, h.metadata, h.score) for h in hits]))
         if mode in ("hybrid", "vector"):
@@ -143,7 +172,7 @@ class SearchService:
             start = time.perf_counter()
             result = store.vector_store.query(
                 VectorStoreQuery(query_embedding=embedding, similarity_top_k=depth),
-                where=filters.chroma_where(),
+                where=_and(filters.chroma_where(), chroma_access_where(readable) if readable else None),
             )
             timings["vector_ms"] = (time.perf_counter() - start) * 1000
             # ChromaVectorStore reports exp(-distance); in a cosine collection distance = 1 - cosine.
@@ -168,6 +197,10 @@ class SearchService:
             fused = self._rerank(query, fused)
             timings["rerank_ms"] = (time.perf_counter() - start) * 1000
         self.last_timings = timings
+        if readable is not None:
+            # Already filtered before ranking; this guards against a chunk whose access changed
+            # in Chroma after the snapshot this query used (it is dropped, never shown).
+            fused = [c for c in fused if c.metadata.get(keys.ACCESS_KEY) in readable.key_set]
         best_per_page: dict[str, _Candidate] = {}
         for cand in fused:
             best_per_page.setdefault(str(cand.metadata.get(keys.PAGE_ID)), cand)
@@ -212,6 +245,13 @@ class SearchService:
                 scores[cand.chunk_id] = scores.get(cand.chunk_id, 0.0) + weight / (k + rank + 1)
         fused = [_Candidate(cid, by_id[cid].text, by_id[cid].metadata, s) for cid, s in scores.items()]
         return sorted(fused, key=lambda c: c.score, reverse=True)
+
+
+def _and(*clauses: dict | None) -> dict | None:
+    present = [c for c in clauses if c]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else {"$and": present}
 
 
 def fuse_scores(
