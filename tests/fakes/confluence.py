@@ -591,11 +591,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self,
         status: int,
-        body: dict | bytes | str,
+        body: dict | list | bytes | str,
         content_type: str = "application/json",
         headers: dict | None = None,
     ) -> None:
-        if isinstance(body, dict):
+        if isinstance(body, dict | list):
             payload = json.dumps(body).encode()
         elif isinstance(body, str):
             payload = body.encode()

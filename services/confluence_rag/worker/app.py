@@ -24,13 +24,13 @@ class JobRequest(BaseModel):
     full: bool = False
 
 
-def schedule_all(jobs: JobManager, spaces: list[str]) -> list:
+def schedule_all(jobs: JobManager, spaces: list[str], kind: str = "sync") -> list:
     started = []
     for space in spaces:
         try:
-            started.append(jobs.start(space))
+            started.append(jobs.start(space, kind=kind))
         except JobConflict as exc:
-            log.info("scheduled sync skipped: %s", exc)
+            log.info("scheduled %s skipped: %s", kind, exc)
     return started
 
 
@@ -39,6 +39,14 @@ def _scheduler(jobs: JobManager, settings: Settings, stop: threading.Event) -> N
     while not stop.wait(interval):
         log.info("scheduled sync of %s", settings.confluence_spaces)
         schedule_all(jobs, settings.confluence_spaces)
+
+
+def _permission_scheduler(jobs: JobManager, settings: Settings, stop: threading.Event) -> None:
+    """Restriction, space-permission and group changes bump no page version: re-read them on a clock."""
+    interval = settings.permission_sync_minutes * 60
+    while not stop.wait(interval):
+        log.info("scheduled permission pass of %s", settings.confluence_spaces)
+        schedule_all(jobs, settings.confluence_spaces, kind="permissions")
 
 
 def create_worker_app(settings: Settings) -> FastAPI:
@@ -51,6 +59,8 @@ def create_worker_app(settings: Settings) -> FastAPI:
         components.embedder  # load the model before accepting jobs  # noqa: B018
         if settings.sync_interval_minutes > 0 and settings.confluence_spaces:
             threading.Thread(target=_scheduler, args=(jobs, settings, stop), daemon=True).start()
+        if settings.permission_sync_minutes > 0 and settings.confluence_spaces and settings.permissions_enabled:
+            threading.Thread(target=_permission_scheduler, args=(jobs, settings, stop), daemon=True).start()
         yield
         stop.set()
         jobs.shutdown()
