@@ -199,6 +199,8 @@ def shared_embedder(tmp_path_factory):
     return Components(Settings(_env_file=None, chroma_path=tmp_path_factory.mktemp("unused"))).embedder
 
 
+# ~2 min on an idle 2-core machine; the limit leaves room for a shared, loaded one.
+@pytest.mark.timeout(1200)
 def test_randomized_scenarios_leak_nothing_and_withhold_nothing(shared_embedder, fake_llm, make_settings, tmp_path):
     rng = random.Random(20261201)
     tally = Tally()
