@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     oidc_scopes: str = Field("openid profile email offline_access", description="Scopes the web app asks for")
     oidc_timeout_s: float = Field(5.0, description="Timeout of every call to the identity provider")
     oidc_jwks_cache_s: int = Field(300, description="How long fetched signing keys are kept")
+    oidc_jwks_cooldown_s: float = Field(10.0, description="Least time between two refetches for unknown key ids")
     oidc_leeway_s: int = Field(30, description="Clock skew tolerated on exp/nbf/iat")
     auth_user_claim: str = Field("preferred_username", description="Token claim holding the Confluence principal")
     auth_groups_claim: str = Field("groups", description="Token claim holding the user's groups")
@@ -149,8 +150,9 @@ class Settings(BaseSettings):
 
     @field_validator("oidc_issuer")
     @classmethod
-    def _issuer_no_slash(cls, value: str) -> str:
-        return value.strip().rstrip("/")
+    def _issuer_as_is(cls, value: str) -> str:
+        # Compared with the tokens' "iss" exactly: a trailing slash is meaningful (some issuers have one).
+        return value.strip()
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

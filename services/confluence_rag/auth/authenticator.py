@@ -56,6 +56,7 @@ class Authenticator:
                 settings.oidc_timeout_s,
                 settings.oidc_jwks_cache_s,
                 settings.oidc_leeway_s,
+                settings.oidc_jwks_cooldown_s,
             )
 
     def identify(self, headers: Headers, peer: str | None) -> Identity:

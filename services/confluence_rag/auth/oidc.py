@@ -2,15 +2,14 @@
 
 The issuer's metadata is read once from `<issuer>/.well-known/openid-configuration`; its signing keys
 come from `jwks_uri` through PyJWT's `PyJWKClient`, which caches them and refetches the set when a
-token names a key id it does not know (key rotation). Refetches are throttled so that tokens with
-made-up key ids cannot turn this service into a flood of requests to the identity provider.
+token names a key id it does not know (key rotation), at most once per cooldown: tokens with made-up
+key ids cannot turn this service into a flood of requests to the identity provider.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 import httpx
@@ -22,48 +21,30 @@ log = logging.getLogger(__name__)
 
 # Asymmetric algorithms only: an HMAC "signature" keyed with a public key must never be accepted.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
-JWKS_MIN_REFRESH_S = 1.0
 
 
 def idp_unavailable(what: str) -> AuthError:
     return AuthError(503, f"The identity provider is unreachable ({what}); try again in a moment.")
 
 
-class _ThrottledJWKClient(jwt.PyJWKClient):
-    """PyJWKClient whose forced refreshes (unknown kid) happen at most once per JWKS_MIN_REFRESH_S."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._fetched_at = float("-inf")
-        self._lock = threading.Lock()
-
-    def fetch_data(self) -> Any:
-        with self._lock:
-            data = super().fetch_data()
-            self._fetched_at = time.monotonic()
-            return data
-
-    def get_jwk_set(self, refresh: bool = False) -> Any:
-        if refresh and time.monotonic() - self._fetched_at < JWKS_MIN_REFRESH_S:
-            refresh = False
-        return super().get_jwk_set(refresh)
-
-
 class OidcVerifier:
-    def __init__(self, issuer: str, audience: str, timeout_s: float, jwks_cache_s: int, leeway_s: int):
+    def __init__(
+        self, issuer: str, audience: str, timeout_s: float, jwks_cache_s: int, leeway_s: int, cooldown_s: float
+    ):
         self.issuer = issuer
         self.audience = audience
         self.timeout_s = timeout_s
         self.jwks_cache_s = jwks_cache_s
         self.leeway_s = leeway_s
-        self._jwks: _ThrottledJWKClient | None = None
+        self.cooldown_s = cooldown_s
+        self._jwks: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
 
     @property
     def discovery_url(self) -> str:
         return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
-    def _jwks_client(self) -> _ThrottledJWKClient:
+    def _jwks_client(self) -> jwt.PyJWKClient:
         with self._lock:
             if self._jwks is None:
                 try:
@@ -77,8 +58,12 @@ class OidcVerifier:
                     # OpenID Connect Discovery 1.0 §4.3: the issuer in the metadata must be the configured one.
                     log.error("OIDC discovery: issuer %r does not match OIDC_ISSUER", metadata.get("issuer"))
                     raise AuthError(503, "The identity provider's metadata does not match OIDC_ISSUER.")
-                self._jwks = _ThrottledJWKClient(
-                    metadata["jwks_uri"], cache_jwk_set=True, lifespan=self.jwks_cache_s, timeout=self.timeout_s
+                self._jwks = jwt.PyJWKClient(
+                    metadata["jwks_uri"],
+                    cache_jwk_set=True,
+                    lifespan=self.jwks_cache_s,
+                    timeout=self.timeout_s,
+                    cooldown_duration=self.cooldown_s,
                 )
             return self._jwks
 
