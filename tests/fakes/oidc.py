@@ -450,8 +450,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         owner = self.owner
         path = self.path.partition("?")[0]
-        owner.requests.append(f"POST {path}")
         form = self._form()
+        owner.requests.append(f"POST {path} {form.get('grant_type', '')}".rstrip())
         if path == "/token":
             with owner._lock:
                 return self._authlib(owner.server.create_token_response(self._request(form)))
