@@ -22,6 +22,8 @@ async function open() {
   page.errors = [];
   page.on('request', (r) => page.requestsSeen.push(r));
   page.on('pageerror', (err) => page.errors.push(err));
+  page.consoleLines = [];
+  page.on('console', (msg) => page.consoleLines.push(`console.${msg.type()}: ${msg.text()}`));
   await page.goto('/', { waitUntil: 'networkidle' });
   return { context, page };
 }
@@ -62,7 +64,7 @@ describe('sign-in (AUTH_MODE=oidc)', { skip: issuer ? false : 'E2E_OIDC_ISSUER n
     await ask(page, env.question);
     const sent = await chatRequest;
     assert.match((await sent.allHeaders())['authorization'] ?? '', /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
-    assert.equal(await waitForAnswer(page), 'done');
+    assert.equal(await waitForAnswer(page, 150_000), 'done');
     assert.ok((await assistant(page).last().getByTestId('answer').textContent()).trim().length > 0);
     await page.getByTestId('source-link').first().waitFor();
     await screenshot(page, 'signin-2-answer');
@@ -71,8 +73,15 @@ describe('sign-in (AUTH_MODE=oidc)', { skip: issuer ? false : 'E2E_OIDC_ISSUER n
       // The access token is short-lived on this stack: wait past its lifetime; the app renews it
       // with the refresh token and the next question still gets an answer (no error, no re-login).
       await page.waitForTimeout(renewWaitMs);
-      await ask(page, env.followUp);
-      assert.equal(await waitForAnswer(page), 'done');
+      const status = await ask(page, env.followUp)
+        .then(() => waitForAnswer(page, 150_000))
+        .catch(async (err) => {
+          await screenshot(page, 'signin-renew-failure');
+          console.log('requests:', page.requestsSeen.map((r) => `${r.method()} ${r.url()}`).join('\n'));
+          console.log('errors:', [...page.errors.map(String), ...page.consoleLines].join('\n'));
+          throw err;
+        });
+      assert.equal(status, 'done');
       assert.equal(await page.getByTestId('sign-in').count(), 0);
       const refreshes = page.requestsSeen.filter((r) => r.url() === issuer + '/token' && /grant_type=refresh_token/.test(r.postData() ?? ''));
       assert.ok(refreshes.length >= 1, 'the token was renewed with the refresh token');

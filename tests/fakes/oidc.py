@@ -128,6 +128,7 @@ class RefreshToken(TokenMixin):
     client_id: str
     scope: str
     user: User
+    auth_time: int
     revoked: bool = False
 
     def check_client(self, client: Client) -> bool:
@@ -235,8 +236,14 @@ class FakeOIDCProvider:
 
             def save_token(self, token, request):
                 if token.get("refresh_token"):
+                    # The sign-in time survives refreshes: OIDC Core 12.2 wants the same auth_time.
+                    earlier = request.authorization_code or request.refresh_token
                     provider.refresh_tokens[token["refresh_token"]] = RefreshToken(
-                        token["refresh_token"], request.client.client_id, token.get("scope", ""), request.user
+                        token["refresh_token"],
+                        request.client.client_id,
+                        token.get("scope", ""),
+                        request.user,
+                        earlier.auth_time if earlier else int(time.time()),
                     )
 
             def create_oauth2_request(self, request):
@@ -279,7 +286,12 @@ class FakeOIDCProvider:
                 return any(c.nonce == nonce for c in provider.codes.values())
 
         class IdTokenOnRefresh(IdTokens, OpenIDToken):
-            pass
+            """A refreshed id token: same iss, sub, aud and auth_time as the first (OIDC Core 12.2)."""
+
+            def get_compatible_claims(self, request):
+                claims = super().get_compatible_claims(request)
+                claims["auth_time"] = request.refresh_token.auth_time
+                return claims
 
         class CodeGrant(grants.AuthorizationCodeGrant):
             TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
