@@ -5,8 +5,11 @@ distinct keys (one per distinct space + layers combination), so the rule (ingest
 evaluated once per key, not per chunk: for a user's principals the readable keys form a boolean
 vector, cached per (principals, index generation). From it:
 - the keyword index gets a 0/1 weight mask over its chunks (BM25 scores only readable chunks);
-- the Chroma vector query gets `where access_key $in [readable keys]` (omitted when every key is
-  readable, skipped when none is);
+- the Chroma vector query is post-filtered from an oversampled query when the identity may read a
+  good share of the index (Chroma's own metadata filter costs tens of ms on 13,000 chunks, whatever
+  the clause: measured in docs/bench/permissions.md), and otherwise, or when the oversampled
+  query holds fewer than the wanted number of readable chunks, gets `where access_key $in [readable
+  keys]`. Either way the vector candidates are the best readable ones: the cut comes after the filter;
 - the space list and its counts come from the readable chunks only.
 A chunk without access metadata (indexed before permissions were on, or written while its page's
 access was unknown) has the empty key, which nobody may read.
@@ -40,6 +43,7 @@ class Readable:
     chunks: np.ndarray  # float32 0/1 per chunk (the BM25 weight mask)
     key_set: frozenset[str]
     everything: bool
+    fraction: float  # share of the snapshot's chunks that are readable
 
 
 class AccessView:
@@ -98,6 +102,7 @@ class AccessView:
             chunks=allowed[self.chunk_keys].astype(np.float32),
             key_set=frozenset(self.key_list[i] for i in np.flatnonzero(allowed)),
             everything=bool(allowed[used].all()) if len(used) else True,
+            fraction=float(allowed[self.chunk_keys].mean()) if len(self.chunk_keys) else 0.0,
         )
         with self._lock:
             if len(self._cache) >= CACHE_ENTRIES:

@@ -35,6 +35,11 @@ from confluence_rag.retrieval.keyword import KeywordIndex
 from confluence_rag.retrieval.permissions import Readable, chroma_access_where
 
 SNIPPET_CHARS = 300
+# Vector search with permissions (see `SearchService._vector`): post-filter an oversampled query when
+# the identity may read at least this share of the chunks, else let Chroma filter.
+POST_FILTER_MIN_SHARE = 0.2
+POST_FILTER_OVERSAMPLE = 2.0
+POST_FILTER_MAX_K = 2000
 
 
 @dataclass
@@ -170,16 +175,8 @@ class SearchService:
             embedding = self.components.embedder.model.get_query_embedding(query)
             timings["embed_ms"] = (time.perf_counter() - start) * 1000
             start = time.perf_counter()
-            result = store.vector_store.query(
-                VectorStoreQuery(query_embedding=embedding, similarity_top_k=depth),
-                where=_and(filters.chroma_where(), chroma_access_where(readable) if readable else None),
-            )
+            cands = self._vector(store, embedding, depth, filters, readable)
             timings["vector_ms"] = (time.perf_counter() - start) * 1000
-            # ChromaVectorStore reports exp(-distance); in a cosine collection distance = 1 - cosine.
-            cands = [
-                _Candidate(node.node_id, node.get_content(), node.metadata, sim, 1.0 + math.log(max(sim, 1e-12)))
-                for node, sim in zip(result.nodes or [], result.similarities or [], strict=False)
-            ]
             ranked.append((self.settings.vector_weight, cands))
 
         if len(ranked) == 1:
@@ -207,6 +204,40 @@ class SearchService:
             if len(best_per_page) >= top_k:
                 break
         return [_source(i + 1, c) for i, c in enumerate(best_per_page.values())]
+
+    def _vector(
+        self, store, embedding: list[float], depth: int, filters: SearchFilters, readable: Readable | None
+    ) -> list[_Candidate]:
+        """The `depth` best chunks by cosine among those matching the filters and readable.
+
+        With permissions, when the identity may read at least POST_FILTER_MIN_SHARE of the index, one
+        oversampled query is filtered here (cheap); if it holds fewer than `depth` readable chunks
+        while more may exist, the query is redone with Chroma's access filter. Either way nothing is
+        cut before it is filtered."""
+
+        def query(k: int, access: dict | None) -> list[_Candidate]:
+            result = store.vector_store.query(
+                VectorStoreQuery(query_embedding=embedding, similarity_top_k=k),
+                where=_and(filters.chroma_where(), access),
+            )
+            # ChromaVectorStore reports exp(-distance); in a cosine collection distance = 1 - cosine.
+            return [
+                _Candidate(node.node_id, node.get_content(), node.metadata, sim, 1.0 + math.log(max(sim, 1e-12)))
+                for node, sim in zip(result.nodes or [], result.similarities or [], strict=False)
+            ]
+
+        if readable is None or readable.everything:
+            cands = query(depth, None)
+            if readable is None:
+                return cands
+            return [c for c in cands if c.metadata.get(keys.ACCESS_KEY) in readable.key_set]
+        if readable.fraction >= POST_FILTER_MIN_SHARE:
+            k = min(POST_FILTER_MAX_K, math.ceil(depth * POST_FILTER_OVERSAMPLE / readable.fraction))
+            got = query(k, None)
+            allowed = [c for c in got if c.metadata.get(keys.ACCESS_KEY) in readable.key_set]
+            if len(allowed) >= depth or len(got) < k:  # enough, or Chroma returned everything it has
+                return allowed[:depth]
+        return query(depth, chroma_access_where(readable))
 
     def _rerank(self, query: str, fused: list[_Candidate]) -> list[_Candidate]:
         """Rescore the best RERANK_DEPTH candidates with the cross-encoder; the rest keep their order after."""
