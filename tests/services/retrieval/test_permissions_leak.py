@@ -45,6 +45,7 @@ class Tally:
     syncs: int = 0
     identities: int = 0
     checks: int = 0
+    decisions: int = 0  # (page, user, output) triples compared with the oracle
     leaks: list[str] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)
 
@@ -168,6 +169,7 @@ def check(tally: Tally, fake: FakeConfluence, components: Components, fake_llm, 
         identity = identity_for(fake, username, components.settings.groups_source)
         expected = {pid for pid in indexed if fake.can_read(username, pid)}
         who = f"{label} {username or 'anonymous'}"
+        tally.decisions += 4 * len(indexed)  # search, chat sources, prompt, space counts
 
         results = search.search(QUERY, top_k=top_k, identity=identity)
         tally.compare(f"{who} search", {r.page_id for r in results}, expected)
@@ -241,7 +243,8 @@ def test_randomized_scenarios_leak_nothing_and_withhold_nothing(shared_embedder,
     print(
         f"\nleak test: {tally.scenarios} scenarios (spaces) on {sites} sites, {tally.syncs} space syncs, "
         f"{tally.identities} identity checks ({len(USERS)} users + anonymous after each round of syncs), "
-        f"{tally.checks} comparisons, leaks {len(tally.leaks)}, wrongly withheld {len(tally.withheld)}"
+        f"{tally.checks} comparisons covering {tally.decisions} (page, user, output) decisions, "
+        f"leaks {len(tally.leaks)}, wrongly withheld {len(tally.withheld)}"
     )
     assert tally.scenarios == SCENARIOS
     assert not tally.leaks, tally.leaks[:10]
