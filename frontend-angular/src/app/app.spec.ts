@@ -12,12 +12,7 @@ describe('App', () => {
     const api = TestBed.inject(ApiService);
     api.fetchImpl = vi.fn(async (url: RequestInfo | URL) =>
       String(url) === '/api/spaces'
-        ? jsonResponse(200, {
-            spaces: [
-              { key: 'RH', pages: 12, chunks: 80 },
-              { key: 'IT', pages: 3, chunks: 9 },
-            ],
-          })
+        ? jsonResponse(200, { spaces: [{ key: 'RH', pages: 12, chunks: 80 }, { key: 'IT', pages: 3, chunks: 9 }] })
         : jsonResponse(404, { detail: 'Not Found' }),
     ) as unknown as typeof fetch;
   });
@@ -33,9 +28,7 @@ describe('App', () => {
   it('renders the shell in French: title, sidebar, chat, sources panel', async () => {
     const { el } = await create();
     expect(el.querySelector('h1')?.textContent).toContain('Assistant documentation');
-    expect(
-      el.querySelector('[data-testid="sidebar"] [data-testid="new-conversation"]'),
-    ).not.toBeNull();
+    expect(el.querySelector('[data-testid="sidebar"] [data-testid="new-conversation"]')).not.toBeNull();
     expect(el.querySelector('[data-testid="question-input"]')).not.toBeNull();
     expect(el.querySelector('[data-testid="sources-panel"]')).not.toBeNull();
   });
@@ -87,7 +80,6 @@ describe('App', () => {
     await fixture.whenStable();
     expect(toggle.getAttribute('aria-expanded')).toBe('false');
   });
-
   describe('signed in (AUTH_MODE=oidc or proxy)', () => {
     function signIn(mode: 'oidc' | 'proxy', isAdmin: boolean) {
       const auth = TestBed.inject(AuthService);

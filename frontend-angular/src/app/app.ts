@@ -17,16 +17,7 @@ type View = 'chat' | 'admin';
 /** Page shell: top bar, conversation sidebar, chat (or ingestion admin), sources panel. */
 @Component({
   selector: 'app-root',
-  imports: [
-    Chat,
-    ConversationList,
-    IngestPanel,
-    LanguageSwitch,
-    SignInCard,
-    SourcesPanel,
-    SpaceFilter,
-    UserBadge,
-  ],
+  imports: [Chat, ConversationList, IngestPanel, LanguageSwitch, SignInCard, SourcesPanel, SpaceFilter, UserBadge],
   templateUrl: './app.html',
   styleUrl: './app.css',
   host: { '(document:keydown.escape)': 'closeDrawers()' },

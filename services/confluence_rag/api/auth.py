@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from confluence_rag.api.services import Services, get_services
 from confluence_rag.auth.authenticator import Authenticator, bearer_token
 from confluence_rag.auth.errors import AuthError
-from confluence_rag.auth.identity import Identity
+from confluence_rag.auth.identity import ANONYMOUS, Identity
 
 # Declares the scheme in OpenAPI; the header itself is parsed strictly by bearer_token().
 bearer_scheme = HTTPBearer(
@@ -44,6 +44,8 @@ def _identify(request: Request) -> Identity:
 
 async def current_identity(request: Request, _: Credentials = None) -> Identity:
     """Who is asking. oidc: 401 without a valid token; proxy: 403 from an untrusted address."""
+    if get_authenticator(request).mode == "none":
+        return ANONYMOUS
     # Validation may fetch the issuer's keys (bounded by OIDC_TIMEOUT_S): keep it off the event loop.
     return await run_in_threadpool(_identify, request)
 

@@ -1,12 +1,4 @@
-import {
-  Component,
-  DestroyRef,
-  InjectionToken,
-  OnInit,
-  computed,
-  inject,
-  signal,
-} from '@angular/core';
+import { Component, DestroyRef, InjectionToken, OnInit, computed, inject, signal } from '@angular/core';
 import { ApiError } from '../core/api-error';
 import { ApiService } from '../core/api.service';
 import { AuthService } from '../core/auth.service';
@@ -51,11 +43,7 @@ export class IngestPanel implements OnInit {
     return status === 'queued' || status === 'running';
   });
   protected readonly canStart = computed(
-    () =>
-      (!this.needsToken() || !!this.token().trim()) &&
-      !!this.spaceKey().trim() &&
-      !this.starting() &&
-      !this.running(),
+    () => (!this.needsToken() || !!this.token().trim()) && !!this.spaceKey().trim() && !this.starting() && !this.running(),
   );
 
   private timer: ReturnType<typeof setTimeout> | undefined;

@@ -41,10 +41,7 @@ describe('ApiService', () => {
           sse('done', { mode: 'llm', answer_found: true, timings: { total_ms: 42 } }),
         ]),
       );
-      const request = {
-        messages: [{ role: 'user' as const, content: 'Congés ?' }],
-        spaces: ['RH'],
-      };
+      const request = { messages: [{ role: 'user' as const, content: 'Congés ?' }], spaces: ['RH'] };
 
       const events = await collect(api.chat(request));
 
@@ -55,18 +52,10 @@ describe('ApiService', () => {
       expect(init.headers['Accept']).toBe('text/event-stream');
       expect(events.map((e) => e.type)).toEqual(['sources', 'token', 'token', 'done']);
       expect(events[0]).toMatchObject({ type: 'sources', mode: 'llm', query: 'congés' });
-      expect(
-        events
-          .filter((e) => e.type === 'token')
-          .map((e) => (e as { text: string }).text)
-          .join(''),
-      ).toBe('Il faut poser [1].');
-      expect(events[3]).toEqual({
-        type: 'done',
-        mode: 'llm',
-        answer_found: true,
-        timings: { total_ms: 42 },
-      });
+      expect(events.filter((e) => e.type === 'token').map((e) => (e as { text: string }).text).join('')).toBe(
+        'Il faut poser [1].',
+      );
+      expect(events[3]).toEqual({ type: 'done', mode: 'llm', answer_found: true, timings: { total_ms: 42 } });
     });
 
     it('yields the error event with the server message and stops there', async () => {
@@ -78,11 +67,7 @@ describe('ApiService', () => {
         ]),
       );
       const events = await collect(api.chat({ messages: [{ role: 'user', content: 'q' }] }));
-      expect(events.at(-1)).toEqual({
-        type: 'error',
-        status: 502,
-        message: 'Le LLM ne répond pas',
-      });
+      expect(events.at(-1)).toEqual({ type: 'error', status: 502, message: 'Le LLM ne répond pas' });
       expect(events.some((e) => e.type === 'token')).toBe(false);
     });
 
@@ -132,9 +117,7 @@ describe('ApiService', () => {
       const controller = new AbortController();
       fetchMock.mockImplementation((_url: string, init: RequestInit) => {
         return new Promise((_resolve, reject) => {
-          init.signal?.addEventListener('abort', () =>
-            reject(new DOMException('aborted', 'AbortError')),
-          );
+          init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
         });
       });
       const pending = collect(api.chat({ messages: [] }, controller.signal));
@@ -146,9 +129,7 @@ describe('ApiService', () => {
 
   describe('JSON endpoints', () => {
     it('reads the spaces list', async () => {
-      fetchMock.mockResolvedValue(
-        jsonResponse(200, { spaces: [{ key: 'RH', pages: 3, chunks: 9 }] }),
-      );
+      fetchMock.mockResolvedValue(jsonResponse(200, { spaces: [{ key: 'RH', pages: 3, chunks: 9 }] }));
       expect(await api.spaces()).toEqual([{ key: 'RH', pages: 3, chunks: 9 }]);
       expect(fetchMock.mock.calls[0][0]).toBe('/api/spaces');
     });
@@ -167,9 +148,7 @@ describe('ApiService', () => {
     it('maps 401 and 409 answers to their detail', async () => {
       fetchMock.mockResolvedValueOnce(jsonResponse(401, { detail: 'invalid admin token' }));
       expect((await failure(api.listJobs('bad'))).detail).toBe('invalid admin token');
-      fetchMock.mockResolvedValueOnce(
-        jsonResponse(409, { detail: 'a job for RH is already running' }),
-      );
+      fetchMock.mockResolvedValueOnce(jsonResponse(409, { detail: 'a job for RH is already running' }));
       const conflict = await failure(api.startJob('t', 'RH'));
       expect(conflict.status).toBe(409);
       expect(conflict.detail).toContain('already running');
@@ -189,10 +168,7 @@ describe('ApiService', () => {
     });
 
     it('treats a missing answer_found as true and a non-JSON error as its text', () => {
-      expect(toChatEvent('done', '{"mode":"extractive"}')).toMatchObject({
-        mode: 'extractive',
-        answer_found: true,
-      });
+      expect(toChatEvent('done', '{"mode":"extractive"}')).toMatchObject({ mode: 'extractive', answer_found: true });
       expect(toChatEvent('error', 'boom')).toEqual({ type: 'error', status: 0, message: 'boom' });
     });
   });

@@ -104,10 +104,7 @@ export class ApiService {
   private async send(url: string, init: RequestInit, retried = false): Promise<Response> {
     const intercept = this.interceptor && url !== '/api/auth/config' ? this.interceptor : null;
     // An explicit Authorization (the admin token) wins over the signed-in user's token.
-    const headers = {
-      ...(intercept ? await intercept.headers(url) : {}),
-      ...(init.headers as Record<string, string>),
-    };
+    const headers = { ...(intercept ? await intercept.headers(url) : {}), ...(init.headers as Record<string, string>) };
     let response: Response;
     try {
       response = await this.fetchImpl(url, { ...init, headers });

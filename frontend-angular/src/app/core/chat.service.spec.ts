@@ -38,33 +38,20 @@ describe('ChatService', () => {
     await done;
 
     const answer = store.messages()[1];
-    expect(answer).toMatchObject({
-      content: 'Dans le portail [1].',
-      status: 'done',
-      mode: 'llm',
-      answerFound: true,
-    });
+    expect(answer).toMatchObject({ content: 'Dans le portail [1].', status: 'done', mode: 'llm', answerFound: true });
     expect(answer.sources?.[0].n).toBe(1);
     expect(chat.streaming()).toBe(false);
-    expect(stream.requests[0].messages).toEqual([
-      { role: 'user', content: 'Comment poser un congé ?' },
-    ]);
+    expect(stream.requests[0].messages).toEqual([{ role: 'user', content: 'Comment poser un congé ?' }]);
   });
 
   it('sends the whole history with a follow-up question', async () => {
     const first = chat.send('Première question');
-    stream.emit(
-      { type: 'token', text: 'Première réponse' },
-      { type: 'done', mode: 'llm', answer_found: true },
-    );
+    stream.emit({ type: 'token', text: 'Première réponse' }, { type: 'done', mode: 'llm', answer_found: true });
     await first;
     stream.reset();
 
     const second = chat.send('Et ensuite ?');
-    stream.emit(
-      { type: 'token', text: 'Deuxième réponse' },
-      { type: 'done', mode: 'llm', answer_found: true },
-    );
+    stream.emit({ type: 'token', text: 'Deuxième réponse' }, { type: 'done', mode: 'llm', answer_found: true });
     await second;
 
     expect(stream.requests[1].messages).toEqual([
@@ -126,12 +113,7 @@ describe('ChatService', () => {
     await chat.send('q2');
     stream.emit({ type: 'done', mode: 'llm', answer_found: true });
     await pending;
-    expect(
-      store
-        .messages()
-        .filter((m) => m.role === 'user')
-        .map((m) => m.content),
-    ).toEqual(['q1']);
+    expect(store.messages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['q1']);
   });
 
   describe('describe()', () => {

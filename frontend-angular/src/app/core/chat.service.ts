@@ -60,10 +60,8 @@ export class ChatService {
 
     const reply = message('assistant', '', 'streaming');
     this.store.addMessage(conversationId, reply);
-    const update = (
-      patch: Partial<ChatMessage> | ((m: ChatMessage) => Partial<ChatMessage>),
-      persist = true,
-    ) => this.store.updateMessage(conversationId, reply.id, patch, { persist });
+    const update = (patch: Partial<ChatMessage> | ((m: ChatMessage) => Partial<ChatMessage>), persist = true) =>
+      this.store.updateMessage(conversationId, reply.id, patch, { persist });
 
     const controller = new AbortController();
     this.controller = controller;
@@ -78,12 +76,7 @@ export class ChatService {
             update((m) => ({ content: m.content + event.text }), false);
             break;
           case 'done':
-            update({
-              status: 'done',
-              mode: event.mode,
-              answerFound: event.answer_found,
-              timings: event.timings,
-            });
+            update({ status: 'done', mode: event.mode, answerFound: event.answer_found, timings: event.timings });
             break;
           case 'error':
             throw new ApiError(event.status, event.message || null);
@@ -109,28 +102,19 @@ export class ChatService {
           ? this.i18n.t('error.withStatus', { message: err.detail, status: err.status })
           : err.detail;
       }
-      return err.status > 0
-        ? this.i18n.t('error.http', { status: err.status })
-        : this.i18n.t('error.stream');
+      return err.status > 0 ? this.i18n.t('error.http', { status: err.status }) : this.i18n.t('error.stream');
     }
     return err instanceof Error && err.message ? err.message : this.i18n.t('error.stream');
   }
 }
 
-function message(
-  role: ChatMessage['role'],
-  content: string,
-  status: ChatMessage['status'],
-): ChatMessage {
+function message(role: ChatMessage['role'], content: string, status: ChatMessage['status']): ChatMessage {
   return { id: newId(), role, content, status, createdAt: new Date().toISOString() };
 }
 
 /** The history sent to the API: user questions and the answers that have text (failed ones are left out). */
 export function toRequestMessages(messages: ChatMessage[]): ChatRequest['messages'] {
   return messages
-    .filter(
-      (m) =>
-        m.role === 'user' || (m.status !== 'error' && m.status !== 'streaming' && m.content.trim()),
-    )
+    .filter((m) => m.role === 'user' || (m.status !== 'error' && m.status !== 'streaming' && m.content.trim()))
     .map((m) => ({ role: m.role, content: m.content }));
 }

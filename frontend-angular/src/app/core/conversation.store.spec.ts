@@ -2,11 +2,7 @@ import { TestBed } from '@angular/core/testing';
 import { CONVERSATIONS_STORAGE_KEY, ConversationStore, makeTitle } from './conversation.store';
 import { ChatMessage } from './models';
 
-function msg(
-  role: ChatMessage['role'],
-  content: string,
-  status: ChatMessage['status'] = 'done',
-): ChatMessage {
+function msg(role: ChatMessage['role'], content: string, status: ChatMessage['status'] = 'done'): ChatMessage {
   return { id: `${role}-${content}`, role, content, status, createdAt: '2026-11-24T07:00:00Z' };
 }
 
@@ -43,10 +39,7 @@ describe('ConversationStore', () => {
     expect(again.conversations()).toHaveLength(1);
     expect(again.conversations()[0].title).toBe('Comment poser un congé ?');
     again.select(id);
-    expect(again.messages().map((m) => m.content)).toEqual([
-      'Comment poser un congé ?',
-      'Dans le portail RH [1].',
-    ]);
+    expect(again.messages().map((m) => m.content)).toEqual(['Comment poser un congé ?', 'Dans le portail RH [1].']);
   });
 
   it('does not write streaming updates made with persist: false until a persisted update', () => {
@@ -59,10 +52,7 @@ describe('ConversationStore', () => {
     expect((stored()[0] as { messages: ChatMessage[] }).messages[0].content).toBe('');
 
     store.updateMessage(id, 'assistant-', { status: 'done' });
-    expect((stored()[0] as { messages: ChatMessage[] }).messages[0]).toMatchObject({
-      content: 'partiel',
-      status: 'done',
-    });
+    expect((stored()[0] as { messages: ChatMessage[] }).messages[0]).toMatchObject({ content: 'partiel', status: 'done' });
   });
 
   it('restores an answer that was still streaming at reload as stopped', () => {
@@ -108,10 +98,7 @@ describe('ConversationStore', () => {
     expect(reload().conversations()).toEqual([]);
     localStorage.setItem(
       CONVERSATIONS_STORAGE_KEY,
-      JSON.stringify([
-        { id: 1 },
-        { id: 'ok', title: 't', createdAt: 'a', updatedAt: 'b', messages: [{ bad: true }] },
-      ]),
+      JSON.stringify([{ id: 1 }, { id: 'ok', title: 't', createdAt: 'a', updatedAt: 'b', messages: [{ bad: true }] }]),
     );
     const store = reload();
     expect(store.conversations().map((c) => c.id)).toEqual(['ok']);

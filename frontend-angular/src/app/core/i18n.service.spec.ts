@@ -44,7 +44,6 @@ describe('I18nService', () => {
 
   it('has an English text for every French key, and no empty text', () => {
     expect(Object.keys(EN).sort()).toEqual(Object.keys(FR).sort());
-    for (const text of [...Object.values(FR), ...Object.values(EN)])
-      expect(text.trim()).not.toBe('');
+    for (const text of [...Object.values(FR), ...Object.values(EN)]) expect(text.trim()).not.toBe('');
   });
 });

@@ -50,10 +50,7 @@ export class I18nService {
     if (!iso) return '';
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return iso;
-    return new Intl.DateTimeFormat(this.current(), {
-      dateStyle: 'short',
-      timeStyle: 'short',
-    }).format(date);
+    return new Intl.DateTimeFormat(this.current(), { dateStyle: 'short', timeStyle: 'short' }).format(date);
   }
 }
 

@@ -52,21 +52,14 @@ describe('renderMarkdown', () => {
   });
 
   it('shows raw HTML as text and drops javascript: links', () => {
-    const el = dom(
-      renderMarkdown(
-        '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3))',
-      ),
-    );
+    const el = dom(renderMarkdown('<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3))'));
     expect(el.querySelector('script, img')).toBeNull();
     expect(el.querySelector('a')).toBeNull();
     expect(el.textContent).toContain('<script>alert(1)</script>');
   });
 
   it('links same-site source paths (demo content) but not protocol-relative URLs', () => {
-    const local = [
-      source(1, { url: '/demo/pages/demo-conges#Poser' }),
-      source(2, { url: '//evil.example/x' }),
-    ];
+    const local = [source(1, { url: '/demo/pages/demo-conges#Poser' }), source(2, { url: '//evil.example/x' })];
     const el = dom(renderMarkdown('A [1] B [2]', local));
     const links = el.querySelectorAll('a.citation');
     expect(links).toHaveLength(1);
@@ -87,13 +80,9 @@ describe('renderMarkdown', () => {
 
 describe('plainSnippet', () => {
   it('drops Markdown punctuation from a snippet', () => {
-    expect(
-      plainSnippet(
-        '## Frais\nLes notes se déclarent dans **Expensya**.\n| Dépense | Plafond |\n| --- | --- |\n| Repas | 20 € |',
-      ),
-    ).toBe('Frais\nLes notes se déclarent dans Expensya.\nDépense · Plafond\nRepas · 20 €');
-    expect(plainSnippet('> cité avec `code` et [un lien](https://x.y)')).toBe(
-      'cité avec code et un lien',
+    expect(plainSnippet("## Frais\nLes notes se déclarent dans **Expensya**.\n| Dépense | Plafond |\n| --- | --- |\n| Repas | 20 € |")).toBe(
+      'Frais\nLes notes se déclarent dans Expensya.\nDépense · Plafond\nRepas · 20 €',
     );
+    expect(plainSnippet('> cité avec `code` et [un lien](https://x.y)')).toBe('cité avec code et un lien');
   });
 });

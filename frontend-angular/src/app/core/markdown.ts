@@ -6,11 +6,7 @@ import { Source } from './models';
  * is the last line of defence; on top of that raw HTML in the Markdown is shown as text.
  * Citations such as `[1]` or `[1, 3]` become links to the cited source, opening in a new tab.
  */
-export function renderMarkdown(
-  markdown: string,
-  sources: readonly Source[] = [],
-  citationTitle = citationLabel,
-): string {
+export function renderMarkdown(markdown: string, sources: readonly Source[] = [], citationTitle = citationLabel): string {
   const byNumber = new Map(sources.map((s) => [s.n, s]));
   const marked = new Marked({
     gfm: true,

@@ -27,8 +27,7 @@ describe('SseParser', () => {
   });
 
   it('gives the same events whatever the chunk boundaries (one character at a time)', () => {
-    const stream =
-      'event: token\r\ndata: {"text":"a"}\r\n\r\nevent: token\rdata: {"text":"b"}\r\rdata: plain\n\n';
+    const stream = 'event: token\r\ndata: {"text":"a"}\r\n\r\nevent: token\rdata: {"text":"b"}\r\rdata: plain\n\n';
     const whole = new SseParser().feed(stream);
     const parser = new SseParser();
     const split = [...stream].flatMap((ch) => parser.feed(ch));
@@ -49,9 +48,7 @@ describe('SseParser', () => {
 
   it('joins multi-line data with newlines, ignores comments and unknown fields, keeps the id', () => {
     const parser = new SseParser();
-    const events = parser.feed(
-      ': keep-alive\nid: 7\nretry: 1000\nfoo: bar\ndata: line 1\ndata:line 2\n\n',
-    );
+    const events = parser.feed(': keep-alive\nid: 7\nretry: 1000\nfoo: bar\ndata: line 1\ndata:line 2\n\n');
     expect(events).toEqual([{ event: 'message', data: 'line 1\nline 2', id: '7' }]);
   });
 
@@ -63,9 +60,7 @@ describe('SseParser', () => {
   it('delivers a last event missing its blank line on flush', () => {
     const parser = new SseParser();
     expect(parser.feed('event: done\ndata: {"answer_found":true}')).toEqual([]);
-    expect(parser.flush()).toEqual([
-      { event: 'done', data: '{"answer_found":true}', id: undefined },
-    ]);
+    expect(parser.flush()).toEqual([{ event: 'done', data: '{"answer_found":true}', id: undefined }]);
     expect(parser.flush()).toEqual([]);
   });
 });

@@ -48,11 +48,7 @@ export class SseParser {
   private line(line: string, out: SseEvent[]): void {
     if (line === '') {
       if (this.hasData) {
-        out.push({
-          event: this.eventType || 'message',
-          data: this.dataLines.join('\n'),
-          id: this.lastId,
-        });
+        out.push({ event: this.eventType || 'message', data: this.dataLines.join('\n'), id: this.lastId });
       }
       this.eventType = '';
       this.dataLines = [];

@@ -7,11 +7,7 @@ export function readStorage(storage: Storage | undefined, key: string): string |
   }
 }
 
-export function writeStorage(
-  storage: Storage | undefined,
-  key: string,
-  value: string | null,
-): boolean {
+export function writeStorage(storage: Storage | undefined, key: string, value: string | null): boolean {
   try {
     if (value === null) storage?.removeItem(key);
     else storage?.setItem(key, value);
