@@ -16,7 +16,7 @@ def test_scheduled_permission_pass_updates_access_and_embeds_nothing(fake_conflu
         jobs.wait_idle(300)
         assert jobs.get(first.id).status == "succeeded" and jobs.get(first.id).chunks_written > 0
 
-        fake_confluence.add_group("auditors")
+        assert fake_confluence.add_group("auditors").id == "gid-0001-auditors"  # Cloud: group ids
         fake_confluence.set_space_permissions("ENG", groups=["auditors"])  # anonymous view removed
         [job] = schedule_all(jobs, components.settings.confluence_spaces, kind="permissions")
         jobs.wait_idle(300)
@@ -27,4 +27,4 @@ def test_scheduled_permission_pass_updates_access_and_embeds_nothing(fake_conflu
     finally:
         jobs.shutdown()
     grants = components.store().records("space_grant")
-    assert '"anonymous": false' in grants["access:space:ENG"] and "g:auditors" in grants["access:space:ENG"]
+    assert '"anonymous": false' in grants["access:space:ENG"] and "g:gid-0001-auditors" in grants["access:space:ENG"]
