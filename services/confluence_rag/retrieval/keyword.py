@@ -44,6 +44,7 @@ class _Snapshot:
     space_keys: list[str]  # distinct spaces, sorted
     chunk_space: np.ndarray  # per chunk: index into space_keys
     chunk_first: np.ndarray  # per chunk: 1 for chunk 0 of its page (counts pages)
+    position: dict[str, int]  # chunk id → index in ids / texts / metadatas
 
 
 @dataclass
@@ -113,7 +114,17 @@ class KeywordIndex:
         chunk_space = np.array([position[str(m.get(keys.SPACE_KEY, ""))] for m in metas], dtype=np.int32)
         chunk_first = np.array([m.get(keys.CHUNK_INDEX) == 0 for m in metas], dtype=np.float32)
         return _Snapshot(
-            generation, ids, texts, metas, bm25, _space_counts(metas), access, space_keys, chunk_space, chunk_first
+            generation,
+            ids,
+            texts,
+            metas,
+            bm25,
+            _space_counts(metas),
+            access,
+            space_keys,
+            chunk_space,
+            chunk_first,
+            {chunk_id: i for i, chunk_id in enumerate(ids)},
         )
 
     def _token_ids(self, ids: list[str], texts: list[str], metas: list[dict]) -> list[list[int]]:
