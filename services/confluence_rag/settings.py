@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     chroma_path: Path = Field(Path("data/chroma"), validation_alias=_alias("CHROMA_PATH", "CHROMA_DB_DIR"))
     chroma_collection: str = "confluence"
+    chroma_timeout_s: float = Field(10.0, gt=0, description="Bound on every call to a Chroma server")
 
     # --- Embeddings and chunking ------------------------------------------------------------
     embedding_model: str = Field(DEFAULT_EMBEDDING_MODEL, validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL"))
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_query_chars: int = 4000
     max_messages: int = 40
+    max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the APIs accept (413 above)")
 
     @field_validator("confluence_spaces", "confluence_exclude_labels", mode="before")
     @classmethod

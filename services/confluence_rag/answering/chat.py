@@ -23,7 +23,7 @@ from confluence_rag.answering.prompts import (
     system_prompt,
 )
 from confluence_rag.components.container import Components
-from confluence_rag.components.vector_store import VectorStoreUnavailable
+from confluence_rag.components.vector_store import STORE_ERRORS
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
 
@@ -106,7 +106,8 @@ class ChatService:
             t0 = time.perf_counter()
             sources = await asyncio.to_thread(self.search.search, query, request.top_k, request.filters)
             timings["retrieve_ms"] = _ms(t0)
-        except VectorStoreUnavailable:
+        except STORE_ERRORS as exc:
+            log.warning("retrieval failed: %s", type(exc).__name__)
             self.components.forget_store()
             yield "error", {"status": 503, "message": "The document index (vector store) is unreachable."}
             return

@@ -8,8 +8,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from confluence_rag.answering.chat import ChatRequest, Event, Turn
-from confluence_rag.api.schemas import ChatBody
+from confluence_rag.api.schemas import ChatBody, ChatOut
 from confluence_rag.api.services import Services, get_services
+from confluence_rag.web.errors import error_responses
 
 router = APIRouter(tags=["chat"])
 
@@ -21,7 +22,14 @@ def sse(event: str, data: dict) -> str:
 @router.post(
     "/chat",
     summary="Answer a conversation: server-sent events (sources, token…, done | error), or JSON",
-    responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
+    response_model=ChatOut,
+    responses={
+        200: {
+            "description": "Server-sent events by default; the whole answer (ChatOut) with `Accept: application/json`",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **error_responses(400, 404, 413, 422, 502, 503, 504),
+    },
 )
 async def chat(body: ChatBody, request: Request, services: Services = Depends(get_services)):
     filters = await run_in_threadpool(services.filters, body.spaces, body.labels)

@@ -3,19 +3,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from confluence_rag.api.schemas import SearchBody
+from confluence_rag.api.schemas import SearchBody, SearchOut, SpacesOut
 from confluence_rag.api.services import Services, get_services
+from confluence_rag.web.errors import error_responses
 
 router = APIRouter(tags=["search"])
 
 
-@router.get("/spaces", summary="Spaces present in the index")
-async def spaces(services: Services = Depends(get_services)) -> dict:
-    return {"spaces": await run_in_threadpool(services.search.spaces)}
+@router.get("/spaces", summary="Spaces present in the index", response_model=SpacesOut, responses=error_responses(503))
+async def spaces(services: Services = Depends(get_services)) -> SpacesOut:
+    return SpacesOut(spaces=await run_in_threadpool(services.search.spaces))
 
 
-@router.post("/search", summary="Hybrid search, one result per page, best first")
-async def search(body: SearchBody, services: Services = Depends(get_services)) -> dict:
+@router.post(
+    "/search",
+    summary="Hybrid search, one result per page, best first",
+    response_model=SearchOut,
+    responses=error_responses(400, 404, 413, 422, 503),
+)
+async def search(body: SearchBody, services: Services = Depends(get_services)) -> SearchOut:
     filters = await run_in_threadpool(services.filters, body.spaces, body.labels)
     results = await run_in_threadpool(services.search.search, body.query, body.top_k, filters)
-    return {"results": [r.public() for r in results]}
+    return SearchOut(results=[r.public() for r in results])
