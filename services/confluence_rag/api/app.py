@@ -9,9 +9,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 from starlette.convertors import Convertor, register_url_convertor
 
 from confluence_rag.api.routers import chat, health, ingest, search
+from confluence_rag.api.schemas import SSE_EVENTS
 from confluence_rag.api.services import Services
 from confluence_rag.components.vector_store import STORE_ERRORS
 from confluence_rag.ingestion.demo import DEMO_SPACE, demo_html
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, search.router, chat.router, ingest.router):
         app.include_router(router, prefix="/api")
     mount_docs(app, "/api/docs", "/api/openapi.json")
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app, max_body_bytes=settings.max_body_bytes)
     install_security_headers(app)
 
@@ -103,6 +107,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.frontend_dir and Path(settings.frontend_dir).is_dir():
         _mount_frontend(app, Path(settings.frontend_dir))
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document plus the chat stream's event payloads (referenced by the SSE schema)."""
+    if not app.openapi_schema:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        _, defs = models_json_schema(
+            [(model, "serialization") for model in SSE_EVENTS.values()], ref_template="#/components/schemas/{model}"
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _load_demo(services: Services) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from confluence_rag.ingestion.jobs_api import JobBody, JobList, JobOut
@@ -17,10 +17,23 @@ __all__ = ["ErrorBody", "JobBody", "JobList", "JobOut"]
 MAX_FILTER_ITEMS = 50
 
 
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    if all(unicodedata.category(c).startswith("C") or c.isspace() for c in value):
+# At least one visible character: anything but ASCII/C1 controls and Unicode white space. Written with
+# escapes only, so that Python, the OpenAPI `pattern` (ECMA 262) and schemathesis read it the same.
+VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+
+
+def _text_schema(schema: dict) -> None:
+    schema.update(pattern=VISIBLE, maxLength=get_settings().max_query_chars)
+
+
+def _messages_schema(schema: dict) -> None:
+    schema["maxItems"] = get_settings().max_messages
+
+
+def _visible_text(value: str) -> str:
+    if not re.search(VISIBLE, value):
+        if not value.strip():
+            raise ValueError("must not be blank")
         # A malformed request (400), not an invalid value: nothing a person could have typed.
         raise PydanticCustomError("control_characters", "holds only control characters, no visible text")
     if len(value) > get_settings().max_query_chars:
@@ -29,26 +42,35 @@ def _non_blank(value: str) -> str:
 
 
 class Filters(BaseModel):
+    # Strict: `"top_k": "5"` or `"full": 0` are errors, not silently converted.
+    model_config = ConfigDict(strict=True)
+
     spaces: list[str] | None = Field(None, max_length=MAX_FILTER_ITEMS)
     labels: list[str] | None = Field(None, max_length=MAX_FILTER_ITEMS)
 
 
 class SearchBody(Filters):
-    query: str = Field(min_length=1, description="The question or keywords")
+    query: str = Field(min_length=1, description="The question or keywords", json_schema_extra=_text_schema)
     top_k: int | None = Field(None, ge=1, le=50)
 
-    _check_query = field_validator("query")(_non_blank)
+    _check_query = field_validator("query")(_visible_text)
 
 
 class Message(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str = Field(min_length=1)
+    model_config = ConfigDict(strict=True)
 
-    _check_content = field_validator("content")(_non_blank)
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1, json_schema_extra=_text_schema)
+
+    _check_content = field_validator("content")(_visible_text)
 
 
 class ChatBody(Filters):
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Message] = Field(
+        min_length=1,
+        description="The conversation, oldest first; the last message must come from the user (else 422)",
+        json_schema_extra=_messages_schema,
+    )
     top_k: int | None = Field(None, ge=1, le=20)
 
     @field_validator("messages")
@@ -123,3 +145,55 @@ class ChatOut(BaseModel):
     answer_found: bool
     query: str
     timings: Timings
+
+
+class SourcesEvent(BaseModel):
+    """First event of the chat stream: the passages the answer will cite."""
+
+    sources: list[SourceOut]
+    mode: Literal["llm", "extractive"]
+    query: str = Field(description="The standalone query that was searched (follow-ups are condensed)")
+
+
+class TokenEvent(BaseModel):
+    text: str
+
+
+class DoneEvent(BaseModel):
+    mode: Literal["llm", "extractive"]
+    answer_found: bool
+    timings: Timings
+
+
+class ErrorEvent(BaseModel):
+    status: int = Field(description="The HTTP status this error would have had (502, 503, 504)")
+    message: str
+
+
+SSE_EVENTS: dict[str, type[BaseModel]] = {
+    "sources": SourcesEvent,
+    "token": TokenEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
+
+
+def sse_event_schema() -> dict:
+    """One server-sent event of POST /api/chat: its name, and its JSON data typed by the name."""
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"const": name},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": {"$ref": f"#/components/schemas/{model.__name__}"},
+                    },
+                },
+            }
+            for name, model in SSE_EVENTS.items()
+        ]
+    }

@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from confluence_rag.ingestion.jobs import JobConflict, JobManager
 from confluence_rag.web.errors import error_responses
@@ -21,6 +21,8 @@ JOB_ID_PATTERN = r"^[0-9a-f]{1,32}$"
 
 
 class JobBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     space_key: str = Field(min_length=1, max_length=255, description="The Confluence space to sync")
     full: bool = Field(False, description="Re-fetch every page instead of only what changed")
 
@@ -140,7 +142,7 @@ def jobs_router(
         "/jobs",
         summary="Recent ingestion jobs, newest first",
         response_model=JobList,
-        responses=error_responses(*guarded, 503),
+        responses=error_responses(*guarded, 422, 503),
     )
     async def list_jobs(jobs: JobBackend = Depends(backend)) -> JobList:
         return JobList(jobs=await _call(jobs.list()))

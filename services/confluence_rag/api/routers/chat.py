@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from confluence_rag.answering.chat import ChatRequest, Event, Turn
-from confluence_rag.api.schemas import ChatBody, ChatOut
+from confluence_rag.api.schemas import ChatBody, ChatOut, sse_event_schema
 from confluence_rag.api.services import Services, get_services
 from confluence_rag.web.errors import error_responses
 
@@ -26,7 +26,7 @@ def sse(event: str, data: dict) -> str:
     responses={
         200: {
             "description": "Server-sent events by default; the whole answer (ChatOut) with `Accept: application/json`",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": sse_event_schema()}},
         },
         **error_responses(400, 404, 413, 422, 502, 503, 504),
     },
