@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -22,6 +22,7 @@ from confluence_rag.settings import Settings, get_settings
 from confluence_rag.web.docs import mount_docs
 from confluence_rag.web.errors import install_error_handlers
 from confluence_rag.web.headers import install_security_headers, policy_for
+from confluence_rag.web.limits import install_body_limit
 
 log = logging.getLogger(__name__)
 STORE_DOWN = "The document index (vector store) is unreachable."
@@ -64,14 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.services = services
     for router in (health.router, search.router, chat.router, ingest.router):
         app.include_router(router, prefix="/api")
     mount_docs(app, "/api/docs", "/api/openapi.json")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    install_error_handlers(app, max_body_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    install_body_limit(app, settings.max_body_bytes)
     install_security_headers(app)
 
     async def store_down(_: Request, exc: Exception) -> JSONResponse:
@@ -112,9 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _openapi(app: FastAPI) -> dict:
     """FastAPI's document plus the chat stream's event payloads (referenced by the SSE schema)."""
     if not app.openapi_schema:
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         _, defs = models_json_schema(
             [(model, "serialization") for model in SSE_EVENTS.values()], ref_template="#/components/schemas/{model}"
         )

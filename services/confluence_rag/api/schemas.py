@@ -17,9 +17,13 @@ __all__ = ["ErrorBody", "JobBody", "JobList", "JobOut"]
 MAX_FILTER_ITEMS = 50
 
 
-# At least one visible character: anything but ASCII/C1 controls and Unicode white space. Written with
+# At least one visible character: anything but ASCII/C1 controls, Unicode white space and the usual
+# invisible format characters (soft hyphen, zero-width and direction marks, BOM). Written with
 # escapes only, so that Python, the OpenAPI `pattern` (ECMA 262) and schemathesis read it the same.
-VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+VISIBLE = (
+    r"[^\x00-\x20\x7f-\xa0\xad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000"
+    r"\ufeff\ufff9-\ufffb]"
+)
 
 
 def _text_schema(schema: dict) -> None:

@@ -17,6 +17,7 @@ from confluence_rag.ingestion.jobs_api import JobList, JobOut, LocalJobs, jobs_r
 from confluence_rag.settings import Settings
 from confluence_rag.web.errors import error_responses, install_error_handlers
 from confluence_rag.web.headers import install_security_headers
+from confluence_rag.web.limits import install_body_limit
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,10 @@ def create_worker_app(settings: Settings) -> FastAPI:
         title="Confluence RAG ingest worker",
         description="Internal control API of the ingest worker (not exposed by nginx).",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.jobs = jobs
-    install_error_handlers(app, max_body_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    install_body_limit(app, settings.max_body_bytes)
     install_security_headers(app)
     local = LocalJobs(jobs)
     app.include_router(jobs_router(lambda: local))

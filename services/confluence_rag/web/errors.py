@@ -63,7 +63,7 @@ def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
     ]
 
 
-def install_error_handlers(app: FastAPI, *, max_body_bytes: int | None = None) -> None:
+def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         status, message = validation_message(exc)
@@ -79,6 +79,4 @@ def install_error_handlers(app: FastAPI, *, max_body_bytes: int | None = None) -
                 return Response(status_code=204, headers={"Allow": ", ".join([*methods, "OPTIONS"])})
             headers["Allow"] = ", ".join(methods)
             detail = f"Method {request.method} not allowed here; use {' or '.join(methods) or 'another path'}."
-        elif exc.status_code == 413 and max_body_bytes is not None:
-            detail = f"Request body too large: at most {max_body_bytes} bytes (MAX_BODY_BYTES)."
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)

@@ -24,9 +24,7 @@ def test_the_served_api_keeps_its_contract(make_settings, fake_llm, tmp_path):
     frontend = tmp_path / "frontend"
     frontend.mkdir()
     (frontend / "index.html").write_text("<!doctype html><title>chat</title>", encoding="utf-8")
-    settings = make_settings(
-        **llm_settings(fake_llm), demo_content=True, admin_token=ADMIN, frontend_dir=frontend
-    )
+    settings = make_settings(**llm_settings(fake_llm), demo_content=True, admin_token=ADMIN, frontend_dir=frontend)
     with ServerThread(create_app(settings)) as server:
         run = subprocess.run(
             [
