@@ -153,7 +153,7 @@ class Indexer:
                     except Exception as exc:  # one broken page must not stop the sync
                         stats.pages_failed += 1
                         stats.failures.append(f"{page.page_id} {page.title}: {exc}")
-                        log.warning("page %s failed to convert: %s", page.page_id, exc)
+                        log.warning("page %r failed to convert: %r", page.page_id, exc)
                         continue
                     previous = known.get(page.page_id)
                     if previous == doc.metadata["page_hash"] and not full:

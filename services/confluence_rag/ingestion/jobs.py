@@ -105,7 +105,7 @@ class JobManager:
         with self._lock:
             busy = [j for j in self._jobs.values() if j.space_key == space_key and j.status in ("queued", "running")]
             if busy:
-                raise JobConflict(f"a sync of space {space_key} is already {busy[0].status} (job {busy[0].id})")
+                raise JobConflict(f"a sync of space {space_key!r} is already {busy[0].status} (job {busy[0].id})")
             job = Job(space_key=space_key, full=full)
             self._jobs[job.id] = job
             self._save()

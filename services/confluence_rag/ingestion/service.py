@@ -62,5 +62,5 @@ def ingest_space(
     finally:
         bar.close()
     stats.mode = mode
-    log.info("space %s (%s): %s", space_key, mode, {k: v for k, v in stats.as_dict().items() if k != "failures"})
+    log.info("space %r (%s): %s", space_key, mode, {k: v for k, v in stats.as_dict().items() if k != "failures"})
     return stats

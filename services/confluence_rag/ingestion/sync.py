@@ -148,7 +148,7 @@ def sync_space(
         fingerprint=fingerprint,
         overlap=timedelta(minutes=overlap_minutes),
     )
-    log.info("space %s: %s sync", space_key, plan.mode)
+    log.info("space %r: %s sync", space_key, plan.mode)
 
     def total() -> int | None:
         return plan.to_fetch_hint if plan.mode == "incremental" else client.last_total
