@@ -21,7 +21,7 @@ from confluence_rag.ingestion.demo import DEMO_SPACE, demo_html
 from confluence_rag.settings import Settings, get_settings
 from confluence_rag.web.docs import mount_docs
 from confluence_rag.web.errors import install_error_handlers
-from confluence_rag.web.headers import install_security_headers, policy_for
+from confluence_rag.web.headers import install_security_headers
 from confluence_rag.web.limits import install_body_limit
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"<body><p><em>Espace {DEMO_SPACE} — page de démonstration</em></p><h1>{html.escape(title)}</h1>"
                 f"{body}</body></html>"
             )
-            return HTMLResponse(page, headers={"Content-Security-Policy": policy_for(page)})
+            return HTMLResponse(page)
 
     if settings.frontend_dir and Path(settings.frontend_dir).is_dir():
         _mount_frontend(app, Path(settings.frontend_dir))

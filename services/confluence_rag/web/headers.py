@@ -1,8 +1,11 @@
 """Security headers on every response the product serves itself (`make run`; nginx sets the same).
 
-The Content-Security-Policy allows only the product's own origin: no CDN, no inline script or
-style. Pages that carry an inline block (the API explorer, the demo pages) allow exactly that block
-by its hash (`policy_for`), and the middleware keeps a policy a route has already set.
+The Content-Security-Policy allows only the product's own origin: no CDN, no inline script. Inline
+styles are allowed: Angular adds its components' styles as <style> elements at run time (a nonce would
+need a server-rendered index.html; nginx serves it as a file). The Angular build inlines no critical
+CSS (angular.json), so its index.html has no inline code. Pages that carry an inline script (the API
+explorer) allow exactly that script by its hash (`policy_for`); the middleware keeps a policy a
+route has already set. deploy/nginx/nginx.conf.template sends the same policy.
 """
 
 from __future__ import annotations
@@ -15,29 +18,27 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-_INLINE = re.compile(r"<(script|style)(?![^>]*\bsrc=)[^>]*>(.*?)</\1>", re.S | re.I)
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
 def policy_for(html: str) -> str:
-    """The policy, with the hash of each inline <script> / <style> block of `html` allowed."""
-    hashes: dict[str, list[str]] = {"script": [], "style": []}
-    for tag, body in _INLINE.findall(html):
-        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-        hashes[tag.lower()].append(f"'sha256-{digest}'")
-    policy = CONTENT_SECURITY_POLICY
-    for tag, allowed in hashes.items():
-        if allowed:
-            policy = policy.replace(f"{tag}-src 'self'", f"{tag}-src 'self' {' '.join(allowed)}")
-    return policy
+    """The policy, with the hash of each inline <script> block of `html` allowed."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in _INLINE_SCRIPT.findall(html)
+    ]
+    if not hashes:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {' '.join(hashes)}")
 
 
 class SecurityHeaders:
