@@ -17,8 +17,8 @@ from confluence_rag.api.routers import chat, health, ingest, search
 from confluence_rag.api.schemas import SSE_EVENTS
 from confluence_rag.api.services import Services
 from confluence_rag.components.vector_store import STORE_ERRORS
-from confluence_rag.ingestion.demo import DEMO_SPACE, demo_html
 from confluence_rag.settings import Settings, get_settings
+from confluence_rag.sources.demo import DEMO_SPACE, demo_html
 from confluence_rag.web.docs import mount_docs
 from confluence_rag.web.errors import install_error_handlers
 from confluence_rag.web.headers import install_security_headers
@@ -123,7 +123,7 @@ def _openapi(app: FastAPI) -> dict:
 
 
 def _load_demo(services: Services) -> None:
-    from confluence_rag.ingestion.service import ingest_space
+    from confluence_rag.worker.runs import ingest_space
 
     stats = ingest_space(services.components, DEMO_SPACE)
     log.info("demo content: %d pages, %d new chunks", stats.pages_done, stats.chunks_written)

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from confluence_rag.ingestion.jobs_api import JobBody, JobList, JobOut
 from confluence_rag.settings import get_settings
 from confluence_rag.web.errors import ErrorBody
+from confluence_rag.worker.jobs_api import JobBody, JobList, JobOut
 
 __all__ = ["ErrorBody", "JobBody", "JobList", "JobOut"]
 

@@ -27,7 +27,8 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
-from confluence_rag.components.container import Components
+from confluence_rag import index_schema as keys
+from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordIndex
 
@@ -91,18 +92,18 @@ def _source(n: int, cand: _Candidate) -> Source:
     return Source(
         n=n,
         chunk_id=cand.chunk_id,
-        page_id=str(m.get("page_id", "")),
-        title=m.get("title", ""),
-        url=m.get("anchor_url") or m.get("url", ""),
-        space_key=m.get("space_key", ""),
-        breadcrumb=json.loads(m.get("breadcrumb") or "[]"),
-        heading=m.get("heading", ""),
-        labels=json.loads(m.get("labels") or "[]"),
-        last_modified=m.get("last_modified", ""),
+        page_id=str(m.get(keys.PAGE_ID, "")),
+        title=m.get(keys.TITLE, ""),
+        url=m.get(keys.ANCHOR_URL) or m.get(keys.URL, ""),
+        space_key=m.get(keys.SPACE_KEY, ""),
+        breadcrumb=json.loads(m.get(keys.BREADCRUMB) or "[]"),
+        heading=m.get(keys.HEADING, ""),
+        labels=json.loads(m.get(keys.LABELS) or "[]"),
+        last_modified=m.get(keys.LAST_MODIFIED, ""),
         score=round(cand.score, 6),
         snippet=snippet(text),
         text=text,
-        context=m.get("context", ""),
+        context=m.get(keys.CONTEXT, ""),
     )
 
 
@@ -169,7 +170,7 @@ class SearchService:
         self.last_timings = timings
         best_per_page: dict[str, _Candidate] = {}
         for cand in fused:
-            best_per_page.setdefault(str(cand.metadata.get("page_id")), cand)
+            best_per_page.setdefault(str(cand.metadata.get(keys.PAGE_ID)), cand)
             if len(best_per_page) >= top_k:
                 break
         return [_source(i + 1, c) for i, c in enumerate(best_per_page.values())]

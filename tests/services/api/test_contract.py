@@ -17,9 +17,9 @@ from confluence_rag.api.routers.ingest import job_backend
 from confluence_rag.api.schemas import ChatOut, ErrorBody, SearchOut, SourceOut
 from confluence_rag.api.services import Services, get_services
 from confluence_rag.components.vector_store import VectorStoreUnavailable
-from confluence_rag.ingestion.jobs import JobConflict
-from confluence_rag.ingestion.jobs_api import JobBody, JobNotFound, JobOut
 from confluence_rag.retrieval.search import Source
+from confluence_rag.worker.jobs import JobConflict
+from confluence_rag.worker.jobs_api import JobBody, JobNotFound, JobOut
 
 ADMIN = "contract-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}

@@ -7,7 +7,7 @@ import hmac
 from fastapi import Depends, Header, HTTPException
 
 from confluence_rag.api.services import Services, get_services
-from confluence_rag.ingestion.jobs_api import JobBackend, LocalJobs, RemoteJobs, jobs_router
+from confluence_rag.worker.jobs_api import JobBackend, LocalJobs, RemoteJobs, jobs_router
 
 
 def require_admin(

@@ -11,13 +11,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException
 
-from confluence_rag.components.container import Components
-from confluence_rag.ingestion.jobs import Job, JobConflict, JobManager
-from confluence_rag.ingestion.jobs_api import JobList, JobOut, LocalJobs, jobs_router
+from confluence_rag.container import Components
 from confluence_rag.settings import Settings
 from confluence_rag.web.errors import error_responses, install_error_handlers
 from confluence_rag.web.headers import install_security_headers
 from confluence_rag.web.limits import install_body_limit
+from confluence_rag.worker.jobs import Job, JobConflict, JobManager
+from confluence_rag.worker.jobs_api import JobList, JobOut, LocalJobs, jobs_router
 
 log = logging.getLogger(__name__)
 

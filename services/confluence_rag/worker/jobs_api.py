@@ -14,8 +14,8 @@ import httpx
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from confluence_rag.ingestion.jobs import JobConflict, JobManager
 from confluence_rag.web.errors import error_responses
+from confluence_rag.worker.jobs import JobConflict, JobManager
 
 JOB_ID_PATTERN = r"^[0-9a-f]{1,32}$"
 

@@ -7,9 +7,9 @@ import json
 import logging
 import time
 
-from confluence_rag.components.container import Components
+from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import SyncStats
-from confluence_rag.ingestion.jobs import HISTORY, Job, JobManager
+from confluence_rag.worker.jobs import HISTORY, Job, JobManager
 from tests.conftest import confluence_settings
 
 
