@@ -44,7 +44,6 @@ DELETE_BATCH = 500  # page ids per Chroma delete when pages leave the index
 class IndexedPage:
     page_hash: str
     listing_sig: str
-    parent_id: str = ""
 
 
 @dataclass
@@ -110,9 +109,7 @@ class Indexer:
             where={"$and": [{keys.SPACE_KEY: space_key}, {keys.CHUNK_INDEX: 0}]}, include=["metadatas"]
         )
         return {
-            m[keys.PAGE_ID]: IndexedPage(
-                m.get(keys.PAGE_HASH, ""), m.get(keys.LISTING_SIG, ""), m.get(keys.PARENT_ID, "")
-            )
+            m[keys.PAGE_ID]: IndexedPage(m.get(keys.PAGE_HASH, ""), m.get(keys.LISTING_SIG, ""))
             for m in got["metadatas"]
         }
 
