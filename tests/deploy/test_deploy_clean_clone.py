@@ -33,6 +33,7 @@ SET_UP_OUTPUTS = (
     ".pytest_cache/v/cache/nodeids",
     ".ruff_cache/CACHEDIR.TAG",
     ".grimp_cache/x.json",
+    ".schemathesis/default/cache/crashes/manifest.json",
     ".env",
 )
 
