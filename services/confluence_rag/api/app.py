@@ -13,9 +13,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.convertors import Convertor, register_url_convertor
 
-from confluence_rag.api.routers import chat, health, ingest, search
+from confluence_rag.api.routers import auth, chat, health, ingest, search
 from confluence_rag.api.schemas import SSE_EVENTS
 from confluence_rag.api.services import Services
+from confluence_rag.auth.authenticator import Authenticator
 from confluence_rag.components.vector_store import STORE_ERRORS
 from confluence_rag.settings import Settings, get_settings
 from confluence_rag.sources.demo import DEMO_SPACE, demo_html
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    for router in (health.router, search.router, chat.router, ingest.router):
+    app.state.authenticator = Authenticator(settings)
+    for router in (health.router, auth.router, search.router, chat.router, ingest.router):
         app.include_router(router, prefix="/api")
     mount_docs(app, "/api/docs", "/api/openapi.json")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

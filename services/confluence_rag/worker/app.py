@@ -5,12 +5,15 @@ Not exposed by nginx; the query API forwards /api/ingest/* here (WORKER_URL).
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 
+from confluence_rag.auth.authenticator import bearer_token
+from confluence_rag.auth.errors import AuthError
 from confluence_rag.container import Components
 from confluence_rag.settings import Settings
 from confluence_rag.web.errors import error_responses, install_error_handlers
@@ -39,6 +42,23 @@ def _scheduler(jobs: JobManager, settings: Settings, stop: threading.Event) -> N
         schedule_all(jobs, settings.confluence_spaces)
 
 
+def admin_token_guard(settings: Settings):
+    """The control API listens on the compose network: every call needs `Bearer <ADMIN_TOKEN>`."""
+
+    def guard(request: Request) -> None:
+        expected = settings.admin_token.get_secret_value()
+        if not expected:
+            raise HTTPException(403, "Ingestion control is disabled: set ADMIN_TOKEN.")
+        try:
+            token = bearer_token(request.headers.get("authorization")) or ""
+        except AuthError as exc:
+            raise HTTPException(401, exc.message) from exc
+        if not hmac.compare_digest(token.encode(), expected.encode()):
+            raise HTTPException(401, "Missing or wrong admin token.", {"WWW-Authenticate": "Bearer"})
+
+    return guard
+
+
 def create_worker_app(settings: Settings) -> FastAPI:
     components = Components(settings)
     jobs = JobManager(components, settings.state_dir)
@@ -58,12 +78,13 @@ def create_worker_app(settings: Settings) -> FastAPI:
         description="Internal control API of the ingest worker (not exposed by nginx).",
         lifespan=lifespan,
     )
+    admin = [Depends(admin_token_guard(settings))]
     app.state.jobs = jobs
     install_error_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
     install_security_headers(app)
     local = LocalJobs(jobs)
-    app.include_router(jobs_router(lambda: local))
+    app.include_router(jobs_router(lambda: local, dependencies=admin, guarded=(401, 403)))
 
     @app.get("/health", summary="Liveness")
     async def health() -> dict[str, str]:
@@ -74,7 +95,8 @@ def create_worker_app(settings: Settings) -> FastAPI:
         status_code=202,
         summary="Start a sync of every space in CONFLUENCE_SPACES",
         response_model=JobList,
-        responses=error_responses(400),
+        responses=error_responses(400, 401, 403),
+        dependencies=admin,
     )
     def sync_all() -> JobList:
         if not settings.confluence_spaces:
