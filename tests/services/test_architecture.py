@@ -11,7 +11,17 @@ import pytest
 
 # Highest first. A layer may import any layer below it, never one above.
 LAYERS = (
-    "cli", "api", "worker", "web", "answering", "retrieval", "container", "sources", "ingestion", "components", "auth",
+    "cli",
+    "api",
+    "worker",
+    "web",
+    "answering",
+    "retrieval",
+    "container",
+    "sources",
+    "ingestion",
+    "components",
+    "auth",
 )
 
 

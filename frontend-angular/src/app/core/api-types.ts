@@ -38,6 +38,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sign-in configuration for the web app (public) */
+        get: operations["auth_config_api_auth_config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in identity (401 in oidc mode without a valid token) */
+        get: operations["me_api_auth_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/spaces": {
         parameters: {
             query?: never;
@@ -128,6 +162,38 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AuthConfig */
+        AuthConfig: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "none" | "oidc" | "proxy";
+            /**
+             * Issuer
+             * @description OIDC issuer (oidc mode)
+             * @default
+             */
+            issuer?: string;
+            /**
+             * Client Id
+             * @description Public OIDC client the app signs in with (code + PKCE)
+             * @default
+             */
+            client_id?: string;
+            /**
+             * Scopes
+             * @description Space-separated scopes to request
+             * @default
+             */
+            scopes?: string;
+            /**
+             * Audience
+             * @description Audience the API expects in access tokens
+             * @default
+             */
+            audience?: string;
+        };
         /** ChatBody */
         ChatBody: {
             /** Spaces */
@@ -242,6 +308,28 @@ export interface components {
             chunks_written: number;
             /** Failures */
             failures: string[];
+        };
+        /** Me */
+        Me: {
+            /**
+             * Authenticated
+             * @description False for anonymous callers
+             */
+            authenticated: boolean;
+            /**
+             * User
+             * @description The Confluence principal this identity maps to; null = anonymous
+             */
+            user: string | null;
+            /** Display Name */
+            display_name: string;
+            /** Groups */
+            groups: string[];
+            /**
+             * Is Admin
+             * @description Member of ADMIN_GROUPS: may use the ingestion panel
+             */
+            is_admin: boolean;
         };
         /** Message */
         Message: {
@@ -469,6 +557,46 @@ export interface operations {
             };
         };
     };
+    auth_config_api_auth_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthConfig"];
+                };
+            };
+        };
+    };
+    me_api_auth_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
     spaces_api_spaces_get: {
         parameters: {
             query?: never;
@@ -674,10 +802,7 @@ export interface operations {
     list_jobs_api_ingest_jobs_get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer <ADMIN_TOKEN> */
-                authorization?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -733,10 +858,7 @@ export interface operations {
     start_job_api_ingest_jobs_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer <ADMIN_TOKEN> */
-                authorization?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -823,10 +945,7 @@ export interface operations {
     get_job_api_ingest_jobs__job_id__get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer <ADMIN_TOKEN> */
-                authorization?: string;
-            };
+            header?: never;
             path: {
                 job_id: string;
             };
