@@ -47,12 +47,12 @@ class StandInSearch:
         self.down = False
         self.queries: list[str] = []
 
-    def spaces(self) -> list[dict]:
+    def spaces(self, identity=None) -> list[dict]:
         if self.down:
             raise VectorStoreUnavailable("Chroma server 127.0.0.1:9 unreachable: ConnectError")
         return [{"key": "ENG", "pages": 1, "chunks": 1}]
 
-    def search(self, query, top_k=None, filters=None, mode=None):
+    def search(self, query, top_k=None, filters=None, mode=None, identity=None):
         self.queries.append(query)
         if self.down:
             raise VectorStoreUnavailable("Chroma server 127.0.0.1:9 unreachable: ReadTimeout")
@@ -113,9 +113,11 @@ def test_every_route_declares_its_models_and_statuses(client):
     expected = {
         ("get", "/api/health"): {"200"},
         ("get", "/api/ready"): {"200", "503"},
-        ("get", "/api/spaces"): {"200", "503"},
-        ("post", "/api/search"): {"200", "400", "404", "413", "422", "503"},
-        ("post", "/api/chat"): {"200", "400", "404", "413", "422", "502", "503", "504"},
+        ("get", "/api/auth/config"): {"200"},
+        ("get", "/api/auth/me"): {"200", "401", "403"},
+        ("get", "/api/spaces"): {"200", "401", "403", "503"},
+        ("post", "/api/search"): {"200", "400", "401", "403", "404", "413", "422", "503"},
+        ("post", "/api/chat"): {"200", "400", "401", "403", "404", "413", "422", "502", "503", "504"},
         ("get", "/api/ingest/jobs"): {"200", "401", "403", "422", "503"},
         ("post", "/api/ingest/jobs"): {"202", "400", "401", "403", "409", "413", "422", "503"},
         ("get", "/api/ingest/jobs/{job_id}"): {"200", "401", "403", "404", "422", "503"},

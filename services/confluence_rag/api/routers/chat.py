@@ -31,7 +31,7 @@ def sse(event: str, data: dict) -> str:
             "description": "Server-sent events by default; the whole answer (ChatOut) with `Accept: application/json`",
             "content": {"text/event-stream": {"schema": sse_event_schema()}},
         },
-        **error_responses(400, 404, 413, 422, 502, 503, 504),
+        **error_responses(400, 401, 403, 404, 413, 422, 502, 503, 504),
     },
 )
 async def chat(

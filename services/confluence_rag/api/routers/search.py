@@ -14,7 +14,9 @@ from confluence_rag.web.errors import error_responses
 router = APIRouter(tags=["search"])
 
 
-@router.get("/spaces", summary="Spaces present in the index", response_model=SpacesOut, responses=error_responses(503))
+@router.get(
+    "/spaces", summary="Spaces present in the index", response_model=SpacesOut, responses=error_responses(401, 403, 503)
+)
 async def spaces(
     identity: Annotated[Identity, Depends(current_identity)], services: Services = Depends(get_services)
 ) -> SpacesOut:
@@ -25,7 +27,7 @@ async def spaces(
     "/search",
     summary="Hybrid search, one result per page, best first",
     response_model=SearchOut,
-    responses=error_responses(400, 404, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 422, 503),
 )
 async def search(
     body: SearchBody,
