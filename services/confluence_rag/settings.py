@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     )
     # EMBEDDING_BACKEND=openai: any OpenAI-compatible POST /v1/embeddings server.
     embedding_api_base: str = Field("", description="e.g. http://tei:80/v1")
-    embedding_api_model: str = Field("", description="The model name the server serves (named in the index fingerprint)")
+    embedding_api_model: str = Field("", description="The served model's name (in the index fingerprint)")
     embedding_api_key: SecretStr = SecretStr("")
     embedding_api_timeout_s: float = 30.0
     embedding_api_max_retries: int = 3

