@@ -92,9 +92,8 @@ def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object, li
     say(f"[ingest] {n_pages} pages → {stats.chunks_written} chunks in {ing.seconds:.1f}s")
 
     # The exact texts the pipeline embedded: fetch the same pages, chunk them the same way.
-    client = comps.confluence()
     texts: list[str] = []
-    for page in client.iter_space_pages(SPACE):
+    for page in comps.source(SPACE).all_pages(SPACE):
         for node in comps.chunker.chunk_page(page.to_document()):
             texts.append(embed_text(node))  # the engine adds the passage prefix, as in the pipeline
     tokens = [comps.embedder.passage_tokens(t) for t in texts]

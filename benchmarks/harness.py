@@ -16,10 +16,10 @@ from pathlib import Path
 
 import confluence_rag  # noqa: F401  (offline / no-telemetry environment before heavy imports)
 from benchmarks.datasets import REPO, EvalSet, serve
-from confluence_rag.components.container import Components
+from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import SyncStats
-from confluence_rag.ingestion.service import ingest_space
 from confluence_rag.settings import Settings
+from confluence_rag.worker.runs import ingest_space
 from tests.fakes.confluence import FakeConfluence
 
 RETRIEVAL_FIELDS = (

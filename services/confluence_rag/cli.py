@@ -44,7 +44,7 @@ def worker() -> None:
     """Run the ingest worker: scheduled syncs plus its control API on WORKER_HOST:WORKER_PORT."""
     import uvicorn
 
-    from confluence_rag.ingestion.worker import create_worker_app
+    from confluence_rag.worker.app import create_worker_app
 
     _logging()
     settings = get_settings()
@@ -58,8 +58,8 @@ def worker() -> None:
 
 
 def _ingest(spaces: list[str], full: bool) -> None:
-    from confluence_rag.components.container import Components
-    from confluence_rag.ingestion.service import ingest_space
+    from confluence_rag.container import Components
+    from confluence_rag.worker.runs import ingest_space
 
     _logging()
     components = Components(get_settings())

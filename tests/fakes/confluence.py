@@ -674,7 +674,7 @@ def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:
 
 def demo_space(fake: FakeConfluence, key: str = "DEMO") -> None:
     """Serve the product's own French demo wiki through the fake, as a real Confluence space."""
-    from confluence_rag.ingestion.demo import demo_pages
+    from confluence_rag.sources.demo import demo_pages
 
     fake.add_space(key, "Équipe Plateforme")
     ids: dict[str, str] = {}

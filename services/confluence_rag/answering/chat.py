@@ -22,8 +22,8 @@ from confluence_rag.answering.prompts import (
     says_not_found,
     system_prompt,
 )
-from confluence_rag.components.container import Components
 from confluence_rag.components.vector_store import VectorStoreUnavailable
+from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
 

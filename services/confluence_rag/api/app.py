@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from confluence_rag.api.routers import chat, health, ingest, search
 from confluence_rag.api.services import Services
 from confluence_rag.components.vector_store import VectorStoreUnavailable
-from confluence_rag.ingestion.demo import DEMO_SPACE, demo_html
 from confluence_rag.settings import Settings, get_settings
+from confluence_rag.sources.demo import DEMO_SPACE, demo_html
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _looks_like_connection_error(exc: Exception) -> bool:
 
 
 def _load_demo(services: Services) -> None:
-    from confluence_rag.ingestion.service import ingest_space
+    from confluence_rag.worker.runs import ingest_space
 
     stats = ingest_space(services.components, DEMO_SPACE)
     log.info("demo content: %d pages, %d new chunks", stats.pages_done, stats.chunks_written)

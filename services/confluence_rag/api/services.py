@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 
 from confluence_rag.answering.chat import ChatService
-from confluence_rag.components.container import Components
-from confluence_rag.ingestion.jobs import JobManager
+from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import Settings
+from confluence_rag.worker.jobs import JobManager
 
 
 @dataclass

@@ -23,10 +23,10 @@ from llama_index.core.schema import (
 )
 from pydantic import PrivateAttr
 
+from confluence_rag import index_schema as keys
 from confluence_rag.components.embedding import Embedder
 
 _SEP = "\x1f"  # header path separator that cannot occur in a heading
-CONTEXT_KEY = "context"
 MIN_BODY_TOKENS = 32
 
 
@@ -76,15 +76,15 @@ class PageChunker(TransformComponent):
 
     def chunk_page(self, doc: BaseNode) -> list[TextNode]:
         meta = doc.metadata
-        breadcrumb = json.loads(meta.get("breadcrumb", "[]"))
-        anchors = json.loads(meta.get("anchors", "{}"))
+        breadcrumb = json.loads(meta.get(keys.BREADCRUMB, "[]"))
+        anchors = json.loads(meta.get(keys.ANCHORS, "{}"))
         sections = MarkdownNodeParser(header_path_separator=_SEP).get_nodes_from_documents([doc])
         chunks: list[TextNode] = []
         for section in sections:
             headings, body = _section_headings(section)
             if not body:
                 continue
-            context = context_line(meta.get("title", ""), breadcrumb, headings)
+            context = context_line(meta.get(keys.TITLE, ""), breadcrumb, headings)
             for piece in self._split(body, context):
                 chunks.append(self._node(doc, piece, context, headings, anchors, len(chunks)))
         return chunks
@@ -111,27 +111,27 @@ class PageChunker(TransformComponent):
         self, doc: BaseNode, text: str, context: str, headings: list[str], anchors: dict[str, str], index: int
     ) -> TextNode:
         meta = dict(doc.metadata)
-        meta.pop("anchors", None)
+        meta.pop(keys.ANCHORS, None)
         heading = headings[-1] if headings else ""
         anchor = anchors.get(heading, "")
         meta.update(
             {
-                CONTEXT_KEY: context,
-                "heading": heading,
-                "heading_path": json.dumps(headings, ensure_ascii=False),
-                "chunk_index": index,
-                "anchor_url": f"{meta.get('url', '')}#{anchor}" if anchor else meta.get("url", ""),
+                keys.CONTEXT: context,
+                keys.HEADING: heading,
+                keys.HEADING_PATH: json.dumps(headings, ensure_ascii=False),
+                keys.CHUNK_INDEX: index,
+                keys.ANCHOR_URL: f"{meta.get(keys.URL, '')}#{anchor}" if anchor else meta.get(keys.URL, ""),
             }
         )
         node = TextNode(
-            id_=chunk_id(str(meta["page_id"]), index),
+            id_=chunk_id(str(meta[keys.PAGE_ID]), index),
             text=text,
             metadata=meta,
             metadata_template="{value}",
             text_template="{metadata_str}\n\n{content}",
         )
-        node.excluded_embed_metadata_keys = [k for k in meta if k != CONTEXT_KEY]
-        node.excluded_llm_metadata_keys = [k for k in meta if k != CONTEXT_KEY]
+        node.excluded_embed_metadata_keys = [k for k in meta if k != keys.CONTEXT]
+        node.excluded_llm_metadata_keys = [k for k in meta if k != keys.CONTEXT]
         # The source relationship sets `document_id`, which ChromaVectorStore.delete() keys on.
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.node_id)
         return node

@@ -27,6 +27,7 @@ from typing import Any
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.schema import BaseNode, Document, MetadataMode, TransformComponent
 
+from confluence_rag import index_schema as keys
 from confluence_rag.components.embedding import Embedder
 from confluence_rag.components.vector_store import ChunkStore
 from confluence_rag.ingestion.chunking import PageChunker
@@ -106,10 +107,12 @@ class Indexer:
     def indexed_pages(self, space_key: str) -> dict[str, IndexedPage]:
         """What the index holds for a space: page_id → content hash and listing signature."""
         got = self.store.collection.get(
-            where={"$and": [{"space_key": space_key}, {"chunk_index": 0}]}, include=["metadatas"]
+            where={"$and": [{keys.SPACE_KEY: space_key}, {keys.CHUNK_INDEX: 0}]}, include=["metadatas"]
         )
         return {
-            m["page_id"]: IndexedPage(m.get("page_hash", ""), m.get("listing_sig", ""), m.get("parent_id", ""))
+            m[keys.PAGE_ID]: IndexedPage(
+                m.get(keys.PAGE_HASH, ""), m.get(keys.LISTING_SIG, ""), m.get(keys.PARENT_ID, "")
+            )
             for m in got["metadatas"]
         }
 
@@ -118,7 +121,7 @@ class Indexer:
         for start in range(0, len(ids), DELETE_BATCH):
             # Scoped to the space: a page moved to another space keeps its chunks there.
             batch = ids[start : start + DELETE_BATCH]
-            self.store.collection.delete(where={"$and": [{"page_id": {"$in": batch}}, {"space_key": space_key}]})
+            self.store.collection.delete(where={"$and": [{keys.PAGE_ID: {"$in": batch}}, {keys.SPACE_KEY: space_key}]})
         if ids:
             self.store.bump_generation()
         return len(ids)
@@ -156,7 +159,7 @@ class Indexer:
                         log.warning("page %s failed to convert: %s", page.page_id, exc)
                         continue
                     previous = known.get(page.page_id)
-                    if previous == doc.metadata["page_hash"] and not full:
+                    if previous == doc.metadata[keys.PAGE_HASH] and not full:
                         stats.pages_unchanged += 1
                     else:
                         todo.append((doc, previous is not None))
@@ -185,7 +188,7 @@ class Indexer:
         and indexes them again (the sync state only advances when a run completes).
         """
         if todo:
-            self.store.collection.delete(where={"page_id": {"$in": [doc.doc_id for doc, _ in todo]}})
+            self.store.collection.delete(where={keys.PAGE_ID: {"$in": [doc.doc_id for doc, _ in todo]}})
             if nodes:
                 self.store.vector_store.add(nodes)
             self.store.bump_generation()

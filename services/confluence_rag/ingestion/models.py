@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from llama_index.core.schema import Document
 
+from confluence_rag import index_schema as keys
+from confluence_rag.index_schema import label_key
 from confluence_rag.ingestion.html_to_markdown import ConvertedPage, html_to_markdown
 
 
@@ -35,23 +37,23 @@ class Page:
         """Convert the HTML and attach the metadata every chunk will carry (Chroma-safe scalars)."""
         converted = html_to_markdown(self.html) if self.markdown is None else ConvertedPage(self.markdown)
         metadata = {
-            "page_id": self.page_id,
-            "space_key": self.space_key,
-            "title": self.title,
-            "url": self.url,
-            "version": self.version,
-            "last_modified": self.last_modified,
-            "author": self.author,
-            "labels": json.dumps(sorted(self.labels), ensure_ascii=False),
-            "breadcrumb": json.dumps(self.breadcrumb, ensure_ascii=False),
-            "kind": self.kind,
-            "parent_id": self.parent_id,
-            "listing_sig": self.signature,
-            "anchors": json.dumps(converted.anchors, ensure_ascii=False),
+            keys.PAGE_ID: self.page_id,
+            keys.SPACE_KEY: self.space_key,
+            keys.TITLE: self.title,
+            keys.URL: self.url,
+            keys.VERSION: self.version,
+            keys.LAST_MODIFIED: self.last_modified,
+            keys.AUTHOR: self.author,
+            keys.LABELS: json.dumps(sorted(self.labels), ensure_ascii=False),
+            keys.BREADCRUMB: json.dumps(self.breadcrumb, ensure_ascii=False),
+            keys.KIND: self.kind,
+            keys.PARENT_ID: self.parent_id,
+            keys.LISTING_SIG: self.signature,
+            keys.ANCHORS: json.dumps(converted.anchors, ensure_ascii=False),
         }
         # One boolean key per label so that Chroma can filter on labels.
         metadata.update({label_key(label): True for label in self.labels})
-        metadata["page_hash"] = content_hash(converted.markdown, metadata)
+        metadata[keys.PAGE_HASH] = content_hash(converted.markdown, metadata)
         return Document(id_=self.page_id, text=converted.markdown, metadata=metadata)
 
 
@@ -63,10 +65,6 @@ def listing_signature(version: int, title: str, labels: list[str], breadcrumb: l
     """
     payload = json.dumps([version, title, sorted(labels), breadcrumb], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def label_key(label: str) -> str:
-    return f"label:{label.lower()}"
 
 
 def content_hash(text: str, metadata: dict) -> str:

@@ -1,4 +1,4 @@
-"""Keeping a space's index exactly in step with Confluence, cheaply.
+"""Keeping a space's index exactly in step with its source (Confluence, the demo), cheaply.
 
 A sync of one space:
 1. lists the pages in scope without bodies (id, version, title, labels, ancestors) — one cheap
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from confluence_rag.components.confluence import ConfluenceClient
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.models import Page
+from confluence_rag.ingestion.source import PageSource
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,13 @@ class SyncState:
 class SyncPlan:
     mode: str  # full | incremental
     pages: Iterator[Page]
-    keep: set[str] | None  # page ids still in scope (None: the fetched pages are the whole scope)
+    keep: set[str] | None  # ids still in scope (None: the fetched pages are the whole scope)
     in_scope: int | None = None
     to_fetch_hint: int | None = None
 
 
 def plan_sync(
-    client: ConfluenceClient,
+    source: PageSource,
     indexer: Indexer,
     state: SyncState,
     space_key: str,
@@ -80,54 +80,27 @@ def plan_sync(
     fingerprint: str,
     overlap: timedelta,
 ) -> SyncPlan:
-    with_attachments = client.settings.confluence_include_attachments
     since = state.last_success(space_key)
     if full or since is None or state.fingerprint(space_key) != fingerprint:
+        return SyncPlan("full", source.all_pages(space_key), keep=None)
 
-        def everything() -> Iterator[Page]:
-            page_ids: set[str] = set()
-            for page in client.iter_space_pages(space_key):
-                page_ids.add(page.page_id)
-                yield page
-            if with_attachments:
-                yield from client.iter_attachments(client.scope_cql(space_key, "attachment"), space_key, page_ids)
-
-        return SyncPlan("full", everything(), keep=None)
-
-    listing = client.listing(space_key)
-    attachments = client.attachment_listing(space_key, set(listing)) if with_attachments else {}
+    listing = source.listing(space_key)
     indexed = indexer.indexed_pages(space_key)
-
-    def stale(items: dict[str, str]) -> list[str]:
-        return sorted(i for i, sig in items.items() if i not in indexed or indexed[i].listing_sig != sig)
-
-    stale_pages, stale_attachments = stale(listing), stale(attachments)
+    stale = sorted(i for i, sig in listing.items() if i not in indexed or indexed[i].listing_sig != sig)
     since -= overlap
 
     def pages() -> Iterator[Page]:
         fetched: set[str] = set()
-        for page in client.iter_changed_pages(space_key, since):
+        for page in source.changed_since(space_key, since):
             fetched.add(page.page_id)
             yield page
-        yield from client.iter_pages_by_id([i for i in stale_pages if i not in fetched], space_key)
-        if with_attachments:
-            for att in client.iter_changed_attachments(space_key, since, set(listing)):
-                fetched.add(att.page_id)
-                yield att
-            todo = [i for i in stale_attachments if i not in fetched]
-            yield from client.iter_attachments_by_id(todo, space_key, set(listing))
+        yield from source.pages_by_id(space_key, [i for i in stale if i not in fetched])
 
-    return SyncPlan(
-        "incremental",
-        pages(),
-        keep=set(listing) | set(attachments),
-        in_scope=len(listing),
-        to_fetch_hint=len(stale_pages) + len(stale_attachments),
-    )
+    return SyncPlan("incremental", pages(), keep=set(listing), in_scope=len(listing), to_fetch_hint=len(stale))
 
 
 def sync_space(
-    client: ConfluenceClient,
+    source: PageSource,
     indexer: Indexer,
     state: SyncState,
     space_key: str,
@@ -138,9 +111,9 @@ def sync_space(
     progress: ProgressFn | None = None,
 ) -> tuple[str, SyncStats]:
     started = datetime.now(UTC)
-    client.get_space(space_key)  # a clear error for an unknown space before anything else
+    source.check_space(space_key)  # a clear error for an unknown space before anything else
     plan = plan_sync(
-        client,
+        source,
         indexer,
         state,
         space_key,
@@ -148,10 +121,10 @@ def sync_space(
         fingerprint=fingerprint,
         overlap=timedelta(minutes=overlap_minutes),
     )
-    log.info("space %s: %s sync", space_key, plan.mode)
+    log.info("space %r: %s sync", space_key, plan.mode)
 
     def total() -> int | None:
-        return plan.to_fetch_hint if plan.mode == "incremental" else client.last_total
+        return plan.to_fetch_hint if plan.mode == "incremental" else source.expected_total()
 
     stats = indexer.index(plan.pages, space_key, full=full, keep=plan.keep, progress=progress, total_hint=total)
     stats.pages_seen = plan.in_scope if plan.in_scope is not None else stats.pages_done

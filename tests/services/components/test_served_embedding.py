@@ -11,12 +11,12 @@ import time
 import numpy as np
 import pytest
 
-from confluence_rag.components.container import Components
 from confluence_rag.components.embedding import build_embedder
 from confluence_rag.components.served_embedding import EmbeddingServiceError
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.container import Components
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import Settings
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 from tests.fakes.embedding_server import MODEL_NAME, FakeEmbeddingServer
 

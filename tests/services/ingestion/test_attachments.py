@@ -7,10 +7,10 @@ import zipfile
 
 import pytest
 
-from confluence_rag.components.container import Components
+from confluence_rag.container import Components
 from confluence_rag.ingestion.attachments import attachment_kind, extract_text
-from confluence_rag.ingestion.service import ingest_space
 from confluence_rag.retrieval.search import SearchService
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence, sample_space
 

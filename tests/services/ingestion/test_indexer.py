@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from confluence_rag.components.container import Components
+from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import PAGE_BATCH, ByLength
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import ChromaServer, confluence_settings
 
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from confluence_rag.components.container import Components
+from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import PAGE_BATCH
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence, sample_space
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from confluence_rag.components.container import Components
 from confluence_rag.components.embedding import resolve_model_path
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.container import Components
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import DEFAULT_EMBEDDING_MODEL
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 
 

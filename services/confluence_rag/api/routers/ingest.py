@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from confluence_rag.api.schemas import JobBody
 from confluence_rag.api.services import Services, get_services
-from confluence_rag.ingestion.jobs import JobConflict
+from confluence_rag.worker.jobs import JobConflict
 
 router = APIRouter(prefix="/ingest", tags=["ingestion"])
 

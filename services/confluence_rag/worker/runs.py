@@ -7,8 +7,7 @@ import logging
 
 from tqdm import tqdm
 
-from confluence_rag.components.container import Components
-from confluence_rag.ingestion.demo import DEMO_SPACE, demo_pages
+from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import ProgressFn, SyncStats
 from confluence_rag.ingestion.sync import SyncState, sync_space
 
@@ -44,23 +43,20 @@ def ingest_space(
             progress(stats)
 
     try:
-        if space_key == DEMO_SPACE and components.settings.demo_content:
-            mode, stats = "full", indexer.index(demo_pages(), space_key, full=full, progress=report)
-        else:
-            client = components.confluence()
-            scope = json.dumps([components.fingerprint, client.scope_cql(space_key)], sort_keys=True)
-            mode, stats = sync_space(
-                client,
-                indexer,
-                SyncState(components.settings.state_dir),
-                space_key,
-                full=full,
-                fingerprint=scope,
-                overlap_minutes=components.settings.sync_overlap_minutes,
-                progress=report,
-            )
+        source = components.source(space_key)
+        scope = json.dumps([components.fingerprint, source.scope(space_key)], sort_keys=True)
+        mode, stats = sync_space(
+            source,
+            indexer,
+            SyncState(components.settings.state_dir),
+            space_key,
+            full=full,
+            fingerprint=scope,
+            overlap_minutes=components.settings.sync_overlap_minutes,
+            progress=report,
+        )
     finally:
         bar.close()
     stats.mode = mode
-    log.info("space %s (%s): %s", space_key, mode, {k: v for k, v in stats.as_dict().items() if k != "failures"})
+    log.info("space %r (%s): %s", space_key, mode, {k: v for k, v in stats.as_dict().items() if k != "failures"})
     return stats

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from confluence_rag.components.container import Components
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.container import Components
+from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from confluence_rag.api.app import create_app
-from confluence_rag.ingestion.worker import create_worker_app
+from confluence_rag.worker.app import create_worker_app
 from tests.conftest import ServerThread, confluence_settings
 
 ADMIN = "admin-token-for-tests"

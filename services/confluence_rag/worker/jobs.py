@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluence_rag.components.container import Components
+from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import SyncStats
-from confluence_rag.ingestion.service import ingest_space
+from confluence_rag.worker.runs import ingest_space
 
 log = logging.getLogger(__name__)
 HISTORY = 100

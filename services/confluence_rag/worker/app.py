@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from confluence_rag.components.container import Components
-from confluence_rag.ingestion.jobs import JobConflict, JobManager
+from confluence_rag.container import Components
 from confluence_rag.settings import Settings
+from confluence_rag.worker.jobs import JobConflict, JobManager
 
 log = logging.getLogger(__name__)
 

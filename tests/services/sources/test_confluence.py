@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from confluence_rag.components.confluence import (
+from confluence_rag.sources.confluence import (
     ConfluenceAuthError,
     ConfluenceClient,
     ConfluenceError,

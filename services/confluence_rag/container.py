@@ -1,8 +1,10 @@
 """Builds every swappable component from settings, once, and hands them to whoever needs them.
 
-Nothing else reads settings to build the embedding model, the vector store, the LLM or the
-Confluence client. The Chroma handle is (re)opened on demand, so a service that started while
-Chroma was down recovers by itself once it is back.
+Nothing else reads settings to build the embedding model, the vector store, the LLM, the reranker
+or the content sources. It sits above `components/`, `sources/` and `ingestion/` (which never import
+it) and below the services that use it (retrieval, answering, the worker, the API).
+The Chroma handle is (re)opened on demand, so a service that started while Chroma was down
+recovers by itself once it is back.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
-from confluence_rag.components.confluence import ConfluenceClient
 from confluence_rag.components.embedding import Embedder, build_embedder
 from confluence_rag.components.llm import build_llm
 from confluence_rag.components.vector_store import (
@@ -22,7 +23,10 @@ from confluence_rag.components.vector_store import (
 )
 from confluence_rag.ingestion.chunking import PageChunker
 from confluence_rag.ingestion.indexer import Indexer, index_fingerprint
+from confluence_rag.ingestion.source import PageSource
 from confluence_rag.settings import Settings
+from confluence_rag.sources.confluence import ConfluenceClient, ConfluenceSource
+from confluence_rag.sources.demo import DEMO_SPACE, DemoSource
 
 
 class Components:
@@ -85,5 +89,8 @@ class Components:
     def indexer(self) -> Indexer:
         return Indexer(self.store(), self.embedder, self.chunker)
 
-    def confluence(self) -> ConfluenceClient:
-        return ConfluenceClient(self.settings)
+    def source(self, space_key: str) -> PageSource:
+        """A fresh source for one sync run of `space_key`: the demo wiki, or Confluence."""
+        if space_key == DEMO_SPACE and self.settings.demo_content:
+            return DemoSource()
+        return ConfluenceSource(ConfluenceClient(self.settings))

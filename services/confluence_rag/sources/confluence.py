@@ -30,6 +30,7 @@ from urllib3.util import Retry
 
 from confluence_rag.ingestion.attachments import attachment_kind, extract_text
 from confluence_rag.ingestion.models import Page, listing_signature
+from confluence_rag.ingestion.source import PageSource, SourceAuthError, SourceError
 from confluence_rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,11 @@ ATTACHMENT_EXPAND = "version,container,space"
 ID_BATCH = 25
 
 
-class ConfluenceError(RuntimeError):
+class ConfluenceError(SourceError):
     """A Confluence failure with a message fit for an operator (no secrets in it)."""
 
 
-class ConfluenceAuthError(ConfluenceError):
+class ConfluenceAuthError(ConfluenceError, SourceAuthError):
     """401/403: retrying will not help; a setting must change."""
 
 
@@ -310,3 +311,52 @@ class ConfluenceClient:
             breadcrumb=[a.get("title", "") for a in raw.get("ancestors") or []],
             kind=raw.get("type", "page"),
         )
+
+
+class ConfluenceSource(PageSource):
+    """One sync run's view of Confluence: pages in scope and, with CONFLUENCE_INCLUDE_ATTACHMENTS,
+    the attachments of those pages (which take their page's place in the tree)."""
+
+    def __init__(self, client: ConfluenceClient):
+        self.client = client
+        self.with_attachments = client.settings.confluence_include_attachments
+        self._page_ids: set[str] = set()  # pages in scope, from this run's listing or full fetch
+
+    def expected_total(self) -> int | None:
+        return self.client.last_total
+
+    def check_space(self, space_key: str) -> None:
+        self.client.get_space(space_key)
+
+    def scope(self, space_key: str) -> str:
+        return self.client.scope_cql(space_key)
+
+    def listing(self, space_key: str) -> dict[str, str]:
+        out = self.client.listing(space_key)
+        self._page_ids = set(out)
+        if self.with_attachments:
+            out |= self.client.attachment_listing(space_key, self._page_ids)
+        return out
+
+    def all_pages(self, space_key: str) -> Iterator[Page]:
+        self._page_ids = set()
+        for page in self.client.iter_space_pages(space_key):
+            self._page_ids.add(page.page_id)
+            yield page
+        if self.with_attachments:
+            cql = self.client.scope_cql(space_key, "attachment")
+            yield from self.client.iter_attachments(cql, space_key, self._page_ids)
+
+    def changed_since(self, space_key: str, since: datetime) -> Iterator[Page]:
+        yield from self.client.iter_changed_pages(space_key, since)
+        if self.with_attachments:
+            yield from self.client.iter_changed_attachments(space_key, since, self._page_ids)
+
+    def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:
+        found: set[str] = set()
+        for page in self.client.iter_pages_by_id(ids, space_key):
+            found.add(page.page_id)
+            yield page
+        rest = [i for i in ids if i not in found]
+        if self.with_attachments and rest:
+            yield from self.client.iter_attachments_by_id(rest, space_key, self._page_ids)

@@ -1,6 +1,6 @@
 """Demo content: a small fictional French team wiki shipped with the package.
 
-It goes through exactly the same conversion, chunking and indexing as Confluence pages; only
+It goes through exactly the same sync, conversion, chunking and indexing as Confluence pages; only
 the fetching differs. The query API serves the pages at /demo/pages/{id} so citations can be
 clicked in `make run`.
 """
@@ -8,9 +8,12 @@ clicked in `make run`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import datetime
 from importlib import resources
 
 from confluence_rag.ingestion.models import Page
+from confluence_rag.ingestion.source import PageSource, SourceError
 
 DEMO_SPACE = "DEMO"
 DEMO_URL_PREFIX = "/demo/pages/"
@@ -48,3 +51,27 @@ def demo_pages() -> list[Page]:
         )
         for entry in demo_manifest()
     ]
+
+
+class DemoSource(PageSource):
+    """The demo wiki as a source: one space, DEMO, public content."""
+
+    def check_space(self, space_key: str) -> None:
+        if space_key != DEMO_SPACE:
+            raise SourceError(f"The demo content has one space, {DEMO_SPACE}.")
+
+    def scope(self, space_key: str) -> str:
+        return "demo"
+
+    def listing(self, space_key: str) -> dict[str, str]:
+        return {page.page_id: page.signature for page in demo_pages()}
+
+    def all_pages(self, space_key: str) -> Iterator[Page]:
+        return iter(demo_pages())
+
+    def changed_since(self, space_key: str, since: datetime) -> Iterator[Page]:
+        return (p for p in demo_pages() if datetime.fromisoformat(p.last_modified) >= since)
+
+    def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:
+        wanted = set(ids)
+        return (p for p in demo_pages() if p.page_id in wanted)
