@@ -31,7 +31,7 @@ PREFIXES = {"embedding_query_prefix": "query: ", "embedding_passage_prefix": "pa
 def onnx_dir(tmp_path_factory):
     """Both ONNX files, exported once per session from the bundled model."""
     folder = tmp_path_factory.mktemp("onnx")
-    target = onnx_model_path(Settings(_env_file=None, embedding_onnx_dir=folder), "onnx-int8")
+    target = onnx_model_path(Settings(_env_file=None, embedding_backend="onnx", embedding_onnx_dir=folder), "onnx-int8")
     ensure_onnx_model(resolve_model_path(DEFAULT_EMBEDDING_MODEL), target)
     return folder
 
@@ -57,7 +57,9 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def test_onnx_export_files_exist(onnx_dir):
-    folder = onnx_model_path(Settings(_env_file=None, embedding_onnx_dir=onnx_dir), "onnx").parent
+    folder = onnx_model_path(
+        Settings(_env_file=None, embedding_backend="onnx", embedding_onnx_dir=onnx_dir), "onnx"
+    ).parent
     assert sorted(p.name for p in folder.iterdir()) == ["model.onnx", "model_int8.onnx"]  # no temp files left
 
 
