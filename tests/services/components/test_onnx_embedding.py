@@ -84,7 +84,7 @@ def test_onnx_int8_vectors_stay_close_to_torch(embedders):
 def test_onnx_embedder_has_the_torch_tokenizer_limits_and_dimension(embedders):
     ref, onnx = embedders["torch"], embedders["onnx"]
     assert (onnx.max_tokens, onnx.dimension) == (ref.max_tokens, ref.dimension) == (256, 384)
-    assert onnx.count_tokens(LONG) == ref.count_tokens(LONG) > 256
+    assert onnx.passage_tokens(LONG) == ref.passage_tokens(LONG) > 256
 
 
 def test_ingest_and_search_with_onnx_then_switching_backend_rebuilds(fake_confluence, make_settings, onnx_dir):
