@@ -52,7 +52,7 @@ test: venv chromium-install frontend-build ## Install what is missing, then run 
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory frontend-test
 
-test-py: venv ## Python tests only
+test-py: venv frontend-install ## Python tests only (the API-types drift test runs the npm generator)
 	$(PY) -m pytest
 
 onnx-model: venv ## Export the embedding model to ONNX, fp32 and int8, into EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*)

@@ -41,7 +41,8 @@ from benchmarks import harness
 from benchmarks.datasets import PIWIGO, REPO, EvalSet, load_pages, load_questions
 from benchmarks.evaluate import sample
 from benchmarks.harness import say
-from tests.conftest import VENV_BIN, free_port, subprocess_env, wait_http
+from benchmarks.processes import VENV_BIN, free_port, subprocess_env, wait_http
+from confluence_rag.worker.runs import ingest_space
 
 SPACE = "BENCH"
 CONCURRENCY = (1, 4, 16)
@@ -114,7 +115,7 @@ def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object, li
     say(f"[ingest] raw encode of the same {len(texts)} texts: {raw_s:.1f}s")
 
     start = time.perf_counter()
-    again = harness.ingest_space_again(comps, SPACE)
+    again = ingest_space(comps, SPACE)  # the same components again: an incremental sync
     result["reingest_no_change"] = {
         "seconds": round(time.perf_counter() - start, 2),
         "mode": again.mode,

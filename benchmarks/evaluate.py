@@ -31,7 +31,7 @@ from benchmarks import harness
 from benchmarks.datasets import REPO, EvalSet, Question, eval_set, split_questions
 from benchmarks.harness import say
 from benchmarks.metrics import METRICS, aggregate, question_metrics
-from tests.conftest import free_port
+from benchmarks.processes import free_port
 
 MODES = ("keyword", "vector", "hybrid")
 SPLITS = ("all", "tune", "heldout")

@@ -156,11 +156,12 @@ class ServerThread:
 
     health_path = "/api/health"
 
-    def __init__(self, app):
+    def __init__(self, app, *, lifespan: str = "auto"):
         import uvicorn
 
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan)
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property

@@ -40,6 +40,16 @@ def api(host: str = typer.Option(None, help="default: API_HOST"), port: int = ty
 
 
 @app.command()
+def openapi() -> None:
+    """Print the query API's OpenAPI document (JSON), as served at /api/openapi.json."""
+    import json
+
+    from confluence_rag.api.app import create_app
+
+    typer.echo(json.dumps(create_app(get_settings()).openapi(), indent=2, ensure_ascii=False))
+
+
+@app.command()
 def worker() -> None:
     """Run the ingest worker: scheduled syncs plus its control API on WORKER_HOST:WORKER_PORT."""
     import uvicorn

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     chroma_path: Path = Field(Path("data/chroma"), validation_alias=_alias("CHROMA_PATH", "CHROMA_DB_DIR"))
     chroma_collection: str = "confluence"
+    chroma_timeout_s: float = Field(10.0, gt=0, description="Bound on every call to a Chroma server")
 
     # --- Embeddings and chunking ------------------------------------------------------------
     embedding_model: str = Field(
@@ -132,6 +133,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_query_chars: int = 4000
     max_messages: int = 40
+    max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the APIs accept (413 above)")
 
     # --- Sign-in (docs/security.md) -----------------------------------------------------------
     auth_mode: Literal["none", "oidc", "proxy"] = Field(
