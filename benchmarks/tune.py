@@ -14,6 +14,7 @@ import argparse
 import itertools
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +34,11 @@ def dump(args: argparse.Namespace) -> None:
     from confluence_rag.retrieval.filters import SearchFilters
     from confluence_rag.retrieval.search import SearchService
 
-    evalsets = [eval_set(name, SETS[name]) for name in SETS]
+    evalsets = [eval_set(name, SETS[name], distractors=args.distractors) for name in args.sets.split(",")]
     workdir, port, _ = open_workdir(args.index_dir)
     fake = harness.start_fake(evalsets, port=port)
     out = {}
+    meta: dict = {"machine": harness.machine(), "distractors": args.distractors, "sets": {}}
     try:
         for es in evalsets:
             if args.skip_ingest:
@@ -45,6 +47,10 @@ def dump(args: argparse.Namespace) -> None:
                 ing = harness.ingest(fake, workdir, es.space)
                 comps = ing.components
                 say(f"[{es.name}] re-ingest embedded {ing.stats.chunks_written} chunks in {ing.seconds:.0f}s")
+                meta["sets"][es.name] = {"chunks_embedded": ing.stats.chunks_written, "ingest_s": round(ing.seconds, 1)}
+            meta["settings"] = harness.settings_summary(comps.settings)
+            meta["sets"].setdefault(es.name, {})["chunks"] = comps.store().collection.count()
+            embed_ms: list[float] = []
             service = SearchService(comps)
             store = comps.store()
             service.keyword.sync(store)
@@ -54,7 +60,9 @@ def dump(args: argparse.Namespace) -> None:
             rows = []
             for q in sample([q for q in es.questions if q.answerable], args.limit):
                 kw = service.keyword.search(q.question, DEPTH, SearchFilters())
+                started = time.perf_counter()
                 emb = np.asarray(embedder.get_query_embedding(q.question))
+                embed_ms.append((time.perf_counter() - started) * 1000)
                 res = store.vector_store.query(VectorStoreQuery(query_embedding=emb.tolist(), similarity_top_k=DEPTH))
                 # Full scores of the other retriever for every candidate (cosine; BM25).
                 got = store.collection.get(ids=[h.id for h in kw], include=["embeddings"]) if kw else None
@@ -73,10 +81,13 @@ def dump(args: argparse.Namespace) -> None:
                     }
                 )
             out[es.name] = rows
-            say(f"[{es.name}] {len(rows)} questions dumped")
+            meta["sets"][es.name]["query_embedding_median_ms"] = round(float(np.median(embed_ms)), 1)
+            say(f"[{es.name}] {len(rows)} questions dumped; {meta['sets'][es.name]}")
     finally:
         fake.stop()
+    harness.load_note(meta["machine"])
     Path(args.cache).write_text(json.dumps(out))
+    Path(args.cache + ".meta.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
 # --- fusion variants, replayed on cached candidates ---------------------------------------------
@@ -183,18 +194,84 @@ def sweep(args: argparse.Namespace) -> None:
         Path(args.out).write_text("\n".join(text), encoding="utf-8")
 
 
+COMPARE_ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+COMPARE_METRICS = ("hit@1", "hit@5", "mrr@10")
+
+
+def _per_question(rows, fn) -> list[dict[str, float]]:
+    return [question_metrics(fn(r["kw"], r["vec"])[:10], r["gold"]) for r in rows]
+
+
+def _paired_se(a: list[dict], b: list[dict], metric: str, rounds: int = 1000) -> float:
+    """Bootstrap standard error of mean(a) - mean(b) over the same questions (the split's noise)."""
+    diff = np.array([x[metric] - y[metric] for x, y in zip(a, b, strict=True)])
+    rng = np.random.default_rng(0)
+    means = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(rounds)]
+    return float(np.std(means))
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Per model (a dumped cache each): keyword, vector and score fusion with the keyword weight chosen
+    on the tune half only (best mean MRR@10 over the sets); the held-out half reported, with the
+    hybrid's margin over the better single mode and that margin's bootstrap standard error."""
+    out: dict = {}
+    for spec in args.caches:
+        label, _, path = spec.partition("=")
+        data = json.loads(Path(path).read_text())
+        tune = {name: split_questions(rows, "tune") for name, rows in data.items()}
+
+        def tune_mrr(alpha, tune=tune):
+            fn = lambda kw, vec: product_score_fusion(kw, vec, alpha, 1 - alpha)  # noqa: E731
+            return float(np.mean([aggregate(_per_question(rows, fn))["mrr@10"] for rows in tune.values()]))
+
+        grid = {alpha: tune_mrr(alpha) for alpha in COMPARE_ALPHAS}
+        alpha = max(grid, key=grid.get)
+        entry: dict = {"keyword_weight": alpha, "tune_grid_mrr": {str(a): round(v, 4) for a, v in grid.items()}}
+        modes = {
+            "keyword": lambda kw, vec: pages_of(kw),
+            "vector": lambda kw, vec: pages_of(vec),
+            "hybrid": lambda kw, vec, a=alpha: product_score_fusion(kw, vec, a, 1 - a),
+        }
+        for name, rows in data.items():
+            entry[name] = {}
+            for split in ("tune", "heldout", "all"):
+                part = split_questions(rows, split)
+                per = {mode: _per_question(part, fn) for mode, fn in modes.items()}
+                cell = {mode: {m: round(v, 4) for m, v in aggregate(per[mode]).items()} for mode in modes}
+                for m in COMPARE_METRICS:
+                    best = max(("keyword", "vector"), key=lambda mode: cell[mode][m])
+                    cell.setdefault("margin", {})[m] = round(cell["hybrid"][m] - cell[best][m], 4)
+                    cell.setdefault("margin_se", {})[m] = round(_paired_se(per["hybrid"], per[best], m), 4)
+                    cell.setdefault("margin_over_keyword", {})[m] = round(cell["hybrid"][m] - cell["keyword"][m], 4)
+                cell["questions"] = len(part)
+                entry[name][split] = cell
+        out[label] = entry
+        say(f"[{label}] keyword weight {alpha} (tune MRR@10 by weight: {entry['tune_grid_mrr']})")
+        for name in data:
+            for split in ("tune", "heldout"):
+                c = entry[name][split]
+                cells = "  ".join(f"{mode} " + "/".join(f"{c[mode][m]:.3f}" for m in COMPARE_METRICS) for mode in modes)
+                margins = " ".join(f"{c['margin'][m]:+.3f}±{c['margin_se'][m]:.3f}" for m in COMPARE_METRICS)
+                say(f"  {name:9s} {split:8s} {cells}  margin {margins}")
+    if args.out:
+        harness.write_json(Path(args.out), out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("action", choices=["dump", "sweep"])
-    parser.add_argument("--index-dir", required=True)
+    parser.add_argument("action", choices=["dump", "sweep", "compare"])
+    parser.add_argument("caches", nargs="*", help="compare: LABEL=path of a dumped cache, one per model")
+    parser.add_argument("--index-dir", default="")
     parser.add_argument("--cache", default="/tmp/eval-candidates.json")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: piaf_dev,xquad_en")
+    parser.add_argument("--distractors", type=int, default=None, help="first N piwigo pages (default: all)")
     parser.add_argument("--skip-ingest", action="store_true", help="use the kept index as it is")
     parser.add_argument("--heldout", action="store_true", help="also show the held-out half (after choosing!)")
     parser.add_argument("--out", default=None, help="write the sweep table to this file")
     args = parser.parse_args()
     harness.quiet_logging()
-    {"dump": dump, "sweep": sweep}[args.action](args)
+    {"dump": dump, "sweep": sweep, "compare": compare}[args.action](args)
 
 
 if __name__ == "__main__":

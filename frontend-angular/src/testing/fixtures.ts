@@ -4,13 +4,18 @@ import { IngestJob, Source } from '../app/core/models';
 export function source(n: number, overrides: Partial<Source> = {}): Source {
   return {
     n,
+    chunk_id: `${100 + n}#0`,
     page_id: String(100 + n),
     title: `Page ${n}`,
     url: `https://wiki.example.com/spaces/RH/pages/${100 + n}`,
     space_key: 'RH',
     breadcrumb: ['Accueil RH', 'Absences'],
     heading: 'Poser un congé',
+    labels: [],
+    last_modified: '2026-11-20T09:00:00Z',
+    score: 1 / n,
     snippet: `Extrait ${n}`,
+    text: `Texte ${n}`,
     ...overrides,
   };
 }
@@ -21,6 +26,8 @@ export function job(overrides: Partial<IngestJob> = {}): IngestJob {
     space_key: 'RH',
     full: false,
     status: 'running',
+    mode: '',
+    pages_seen: 10,
     pages_total: 10,
     pages_done: 0,
     pages_added: 0,
@@ -29,7 +36,9 @@ export function job(overrides: Partial<IngestJob> = {}): IngestJob {
     pages_deleted: 0,
     pages_failed: 0,
     chunks_written: 0,
+    failures: [],
     error: null,
+    created_at: '2026-11-24T07:00:00Z',
     started_at: '2026-11-24T07:00:00Z',
     finished_at: null,
     duration_s: null,

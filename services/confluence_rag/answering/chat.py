@@ -23,7 +23,7 @@ from confluence_rag.answering.prompts import (
     system_prompt,
 )
 from confluence_rag.auth.identity import ANONYMOUS, Identity
-from confluence_rag.components.vector_store import VectorStoreUnavailable
+from confluence_rag.components.vector_store import STORE_ERRORS
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
@@ -49,20 +49,42 @@ class ChatRequest:
 Event = tuple[str, dict]
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (LiteLLM wraps the OpenAI SDK's error, which wraps httpx's)."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
 def llm_error(exc: Exception) -> tuple[int, str]:
-    """Map a LiteLLM/OpenAI exception to an HTTP-like status and a message without secrets."""
-    name = type(exc).__name__
-    if "Timeout" in name:
+    """Map a LiteLLM exception to an HTTP-like status and a message without secrets, by type.
+
+    LiteLLM reports a refused connection as an InternalServerError (like a real 500): the OpenAI
+    SDK's APIConnectionError / httpx's ConnectError it wraps tell the two apart.
+    """
+    import httpx
+    from litellm import exceptions as llm
+
+    chain = _causes(exc)
+
+    def caused_by(*types: type[BaseException]) -> bool:
+        return any(isinstance(e, types) for e in chain)
+
+    if caused_by(llm.Timeout, httpx.TimeoutException, TimeoutError):
         return 504, "The language model did not answer in time. Try again in a moment."
-    if "Connection" in name or "ServiceUnavailable" in name:
-        return 503, "The language model service is unreachable. Try again in a moment."
-    if "InternalServer" in name:  # LiteLLM also reports a refused connection this way
-        return 502, "The language model service failed or is unreachable. Try again in a moment."
-    if "RateLimit" in name:
-        return 503, "The language model service is rate limiting requests. Try again in a moment."
-    if "Authentication" in name or "PermissionDenied" in name:
+    if caused_by(llm.AuthenticationError, llm.PermissionDeniedError):
         return 502, "The language model service rejected our credentials (check LLM_API_KEY)."
-    return 502, f"The language model service failed ({name})."
+    if caused_by(httpx.ConnectError, ConnectionError) or isinstance(exc, llm.APIConnectionError):
+        return 503, "The language model service is unreachable. Try again in a moment."
+    if caused_by(llm.RateLimitError):
+        return 503, "The language model service is rate limiting requests. Try again in a moment."
+    if caused_by(llm.ServiceUnavailableError):
+        return 503, "The language model service is unavailable. Try again in a moment."
+    if caused_by(llm.InternalServerError):
+        return 502, "The language model service failed. Try again in a moment."
+    return 502, f"The language model service failed ({type(exc).__name__})."
 
 
 class ChatService:
@@ -111,7 +133,8 @@ class ChatService:
                 self.search.search, query, request.top_k, request.filters, identity=identity
             )
             timings["retrieve_ms"] = _ms(t0)
-        except VectorStoreUnavailable:
+        except STORE_ERRORS as exc:
+            log.warning("retrieval failed: %s", type(exc).__name__)
             self.components.forget_store()
             yield "error", {"status": 503, "message": "The document index (vector store) is unreachable."}
             return

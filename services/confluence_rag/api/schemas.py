@@ -1,45 +1,80 @@
-"""Request bodies of the query API, validated with clear limits."""
+"""Request and response bodies of the query API: the typed contract (OpenAPI, generated TS types)."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from confluence_rag.settings import get_settings
+from confluence_rag.web.errors import ErrorBody
+from confluence_rag.worker.jobs_api import JobBody, JobList, JobOut
+
+__all__ = ["ErrorBody", "JobBody", "JobList", "JobOut"]
 
 MAX_FILTER_ITEMS = 50
 
 
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
+# At least one visible character: anything but ASCII/C1 controls, Unicode white space and the usual
+# invisible format characters (soft hyphen, zero-width and direction marks, BOM). Written with
+# escapes only, so that Python, the OpenAPI `pattern` (ECMA 262) and schemathesis read it the same.
+VISIBLE = (
+    r"[^\x00-\x20\x7f-\xa0\xad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000"
+    r"\ufeff\ufff9-\ufffb]"
+)
+
+
+def _text_schema(schema: dict) -> None:
+    schema.update(pattern=VISIBLE, maxLength=get_settings().max_query_chars)
+
+
+def _messages_schema(schema: dict) -> None:
+    schema["maxItems"] = get_settings().max_messages
+
+
+def _visible_text(value: str) -> str:
+    if not re.search(VISIBLE, value):
+        if not value.strip():
+            raise ValueError("must not be blank")
+        # A malformed request (400), not an invalid value: nothing a person could have typed.
+        raise PydanticCustomError("control_characters", "holds only control characters, no visible text")
     if len(value) > get_settings().max_query_chars:
         raise ValueError(f"is longer than {get_settings().max_query_chars} characters")
     return value.strip()
 
 
 class Filters(BaseModel):
+    # Strict: `"top_k": "5"` or `"full": 0` are errors, not silently converted.
+    model_config = ConfigDict(strict=True)
+
     spaces: list[str] | None = Field(None, max_length=MAX_FILTER_ITEMS)
     labels: list[str] | None = Field(None, max_length=MAX_FILTER_ITEMS)
 
 
 class SearchBody(Filters):
-    query: str = Field(min_length=1, description="The question or keywords")
+    query: str = Field(min_length=1, description="The question or keywords", json_schema_extra=_text_schema)
     top_k: int | None = Field(None, ge=1, le=50)
 
-    _check_query = field_validator("query")(_non_blank)
+    _check_query = field_validator("query")(_visible_text)
 
 
 class Message(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str = Field(min_length=1)
+    model_config = ConfigDict(strict=True)
 
-    _check_content = field_validator("content")(_non_blank)
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1, json_schema_extra=_text_schema)
+
+    _check_content = field_validator("content")(_visible_text)
 
 
 class ChatBody(Filters):
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Message] = Field(
+        min_length=1,
+        description="The conversation, oldest first; the last message must come from the user (else 422)",
+        json_schema_extra=_messages_schema,
+    )
     top_k: int | None = Field(None, ge=1, le=20)
 
     @field_validator("messages")
@@ -52,6 +87,117 @@ class ChatBody(Filters):
         return messages
 
 
-class JobBody(BaseModel):
-    space_key: str = Field(min_length=1, max_length=255)
-    full: bool = False
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    vector_store: str = Field(description='"ok", or why the index cannot be used')
+    embedding_model: str
+    llm_configured: bool
+    mode: Literal["llm", "extractive"]
+    chunks: int
+
+
+class SpaceInfo(BaseModel):
+    key: str
+    pages: int
+    chunks: int
+
+
+class SpacesOut(BaseModel):
+    spaces: list[SpaceInfo]
+
+
+class SourceOut(BaseModel):
+    """A retrieved passage: a search result or a chat source. `n` is the citation number."""
+
+    n: int
+    chunk_id: str
+    page_id: str
+    title: str
+    url: str
+    space_key: str
+    breadcrumb: list[str]
+    heading: str
+    labels: list[str]
+    last_modified: str
+    score: float
+    snippet: str
+    text: str
+
+
+class SearchOut(BaseModel):
+    results: list[SourceOut]
+
+
+class Timings(BaseModel):
+    condense_ms: float | None = None
+    retrieve_ms: float | None = None
+    first_token_ms: float | None = None
+    generate_ms: float | None = None
+    total_ms: float | None = None
+
+
+class ChatOut(BaseModel):
+    """The whole answer at once (`Accept: application/json`)."""
+
+    answer: str
+    sources: list[SourceOut]
+    mode: Literal["llm", "extractive"]
+    answer_found: bool
+    query: str
+    timings: Timings
+
+
+class SourcesEvent(BaseModel):
+    """First event of the chat stream: the passages the answer will cite."""
+
+    sources: list[SourceOut]
+    mode: Literal["llm", "extractive"]
+    query: str = Field(description="The standalone query that was searched (follow-ups are condensed)")
+
+
+class TokenEvent(BaseModel):
+    text: str
+
+
+class DoneEvent(BaseModel):
+    mode: Literal["llm", "extractive"]
+    answer_found: bool
+    timings: Timings
+
+
+class ErrorEvent(BaseModel):
+    status: int = Field(description="The HTTP status this error would have had (502, 503, 504)")
+    message: str
+
+
+SSE_EVENTS: dict[str, type[BaseModel]] = {
+    "sources": SourcesEvent,
+    "token": TokenEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
+
+
+def sse_event_schema() -> dict:
+    """One server-sent event of POST /api/chat: its name, and its JSON data typed by the name."""
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"const": name},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": {"$ref": f"#/components/schemas/{model.__name__}"},
+                    },
+                },
+            }
+            for name, model in SSE_EVENTS.items()
+        ]
+    }

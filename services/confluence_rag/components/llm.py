@@ -41,8 +41,11 @@ def build_llm(settings: Settings):
         api_key=settings.llm_api_key.get_secret_value() or None,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
-        # LlamaIndex retries (tenacity) count attempts: 1 = no retry. A hanging backend is cut
-        # by the explicit timeout instead of waiting for LiteLLM's default of 10 minutes.
-        max_retries=max(1, settings.llm_max_retries),
-        additional_kwargs={"timeout": settings.llm_timeout_s},
+        # One retry layer, LlamaIndex's (tenacity, 4-10 s apart), which counts attempts: LLM_MAX_RETRIES
+        # retries = that many + 1 attempts. The OpenAI SDK under LiteLLM would add 2 retries of its own
+        # per attempt: LiteLLM passes `num_retries` on as the SDK's max_retries, and 0 also keeps
+        # LiteLLM's own retry wrapper off. A hanging backend is cut by the explicit timeout instead of
+        # LiteLLM's default of 10 minutes.
+        max_retries=max(0, settings.llm_max_retries) + 1,
+        additional_kwargs={"timeout": settings.llm_timeout_s, "num_retries": 0},
     )

@@ -8,8 +8,9 @@ interface the rest of the code uses (`encode`, `tokenizer`, `max_seq_length`,
 `get_embedding_dimension`). `OnnxEmbedding` is the LlamaIndex embedding around it, with the same
 query and passage prefixes as HuggingFaceEmbedding.
 
-onnxruntime is imported only here, after `confluence_rag/__init__.py` has set ORT_DISABLE_TELEMETRY
-(without it, importing onnxruntime writes a device id under ~/.cache and tries to reach Microsoft).
+onnxruntime is imported in two modules, here and in `onnx_export.py` (optimizer, quantization), both
+lazily and after `confluence_rag/__init__.py` has set ORT_DISABLE_TELEMETRY (without it, importing
+onnxruntime writes a device id under ~/.cache and tries to reach Microsoft).
 """
 
 from __future__ import annotations
@@ -105,10 +106,6 @@ class OnnxEmbedding(BaseEmbedding):
     @classmethod
     def class_name(cls) -> str:
         return "OnnxEmbedding"
-
-    @property
-    def encoder(self) -> OnnxEncoder:
-        return self._encoder
 
     def _embed(self, texts: list[str], prefix: str) -> list[list[float]]:
         return self._encoder.encode([prefix + t for t in texts], batch_size=self.embed_batch_size).tolist()

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
@@ -24,20 +25,38 @@ GENERATION_ID = "generation"
 
 
 class VectorStoreUnavailable(RuntimeError):
-    """Chroma cannot be reached (server down, wrong host/port)."""
+    """Chroma cannot be reached (server down, wrong host/port, no answer within CHROMA_TIMEOUT_S)."""
+
+
+# What a call to a Chroma server raises when the server is down or stalls (chromadb talks httpx).
+STORE_ERRORS: tuple[type[Exception], ...] = (VectorStoreUnavailable, httpx.TransportError)
 
 
 def build_chroma_client(settings: Settings) -> ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_is_remote:
-        try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-        except Exception as exc:  # chromadb raises a bare ValueError/ConnectionError here
-            raise VectorStoreUnavailable(
-                f"Chroma server {settings.chroma_host}:{settings.chroma_port} unreachable: {exc}"
-            ) from exc
+        return _http_client(settings, chroma_settings)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientAPI:
+    """chromadb.HttpClient with every request bounded by CHROMA_TIMEOUT_S.
+
+    chromadb 1.5.9 builds its httpx session with `timeout=None` and has no setting for it: a server
+    that accepts connections and never answers would hang every call. So: a heartbeat with the
+    timeout first (a stopped or stalled server fails here, fast), then the client, whose session
+    gets the timeout for every later call.
+    """
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    timeout = httpx.Timeout(settings.chroma_timeout_s)
+    try:
+        httpx.get(f"http://{where}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+        client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+    except Exception as exc:  # httpx errors, or chromadb's bare ValueError
+        raise VectorStoreUnavailable(f"Chroma server {where} unreachable: {type(exc).__name__}") from exc
+    client._server._session.timeout = timeout  # noqa: SLF001  (no public way in chromadb 1.5.9)
+    return client
 
 
 @dataclass

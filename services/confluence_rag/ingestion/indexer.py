@@ -46,7 +46,6 @@ DELETE_BATCH = 500  # page ids per Chroma delete when pages leave the index
 class IndexedPage:
     page_hash: str
     listing_sig: str
-    parent_id: str = ""
 
 
 @dataclass
@@ -114,9 +113,7 @@ class Indexer:
             where={"$and": [{keys.SPACE_KEY: space_key}, {keys.CHUNK_INDEX: 0}]}, include=["metadatas"]
         )
         return {
-            m[keys.PAGE_ID]: IndexedPage(
-                m.get(keys.PAGE_HASH, ""), m.get(keys.LISTING_SIG, ""), m.get(keys.PARENT_ID, "")
-            )
+            m[keys.PAGE_ID]: IndexedPage(m.get(keys.PAGE_HASH, ""), m.get(keys.LISTING_SIG, ""))
             for m in got["metadatas"]
         }
 
@@ -162,7 +159,7 @@ class Indexer:
                     except Exception as exc:  # one broken page must not stop the sync
                         stats.pages_failed += 1
                         stats.failures.append(f"{page.page_id} {page.title}: {exc}")
-                        log.warning("page %s failed to convert: %s", page.page_id, exc)
+                        log.warning("page %r failed to convert: %r", page.page_id, exc)
                         continue
                     if access is not None:
                         layers = access.layers_for(page.page_id, page.parent_id)

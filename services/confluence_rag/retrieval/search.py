@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from confluence_rag import index_schema as keys
 from confluence_rag.auth.identity import ANONYMOUS, Identity
@@ -193,19 +192,23 @@ class SearchService:
             fused = fuse_scores(keyword_cands, vector_cands, self.settings.keyword_weight, self.settings.vector_weight)
         if self.components.reranker is not None:
             start = time.perf_counter()
+            _fill_text(store, fused[: self.settings.rerank_depth])
             fused = self._rerank(query, fused)
             timings["rerank_ms"] = (time.perf_counter() - start) * 1000
-        self.last_timings = timings
         if readable is not None:
             # Already filtered before ranking; this guards against a chunk whose access changed
             # in Chroma after the snapshot this query used (it is dropped, never shown).
             fused = [c for c in fused if c.metadata.get(keys.ACCESS_KEY) in readable.key_set]
         best_per_page: dict[str, _Candidate] = {}
         for cand in fused:
-            best_per_page.setdefault(str(cand.metadata.get(keys.PAGE_ID)), cand)
+            best_per_page.setdefault(_page_of(cand), cand)
             if len(best_per_page) >= top_k:
                 break
-        return [_source(i + 1, c) for i, c in enumerate(best_per_page.values())]
+        start = time.perf_counter()
+        chosen = _fill_text(store, list(best_per_page.values()))
+        timings["fetch_ms"] = (time.perf_counter() - start) * 1000
+        self.last_timings = timings
+        return [_source(i + 1, c) for i, c in enumerate(chosen)]
 
     def _vector(
         self, store, embedding: list[float], depth: int, filters: SearchFilters, readable: Readable | None, snap
@@ -235,18 +238,10 @@ class SearchService:
                     )
             if len(allowed) >= depth or len(ids) < k:  # enough, or Chroma returned everything it has
                 return allowed[:depth]
-        access = chroma_access_where(readable) if readable is not None else None
-        result = store.vector_store.query(
-            VectorStoreQuery(query_embedding=embedding, similarity_top_k=depth),
-            where=_and(filters.chroma_where(), access),
-        )
-        # ChromaVectorStore reports exp(-distance); in a cosine collection distance = 1 - cosine.
-        cands = [
-            _Candidate(node.node_id, node.get_content(), node.metadata, sim, 1.0 + math.log(max(sim, 1e-12)))
-            for node, sim in zip(result.nodes or [], result.similarities or [], strict=False)
-        ]
         if readable is None:
-            return cands
+            return _vector_candidates(store, embedding, depth, filters.chroma_where())
+        where = _and(filters.chroma_where(), chroma_access_where(readable))
+        cands = _fill_text(store, _vector_candidates(store, embedding, depth, where))
         return [c for c in cands if c.metadata.get(keys.ACCESS_KEY) in readable.key_set]
 
     def _rerank(self, query: str, fused: list[_Candidate]) -> list[_Candidate]:
@@ -293,6 +288,44 @@ def _and(*clauses: dict | None) -> dict | None:
     if not present:
         return None
     return present[0] if len(present) == 1 else {"$and": present}
+
+
+def _vector_candidates(store, embedding: list[float], depth: int, where: dict | None) -> list[_Candidate]:
+    """The `depth` nearest chunks, read back as ids and distances only (no text, no metadata).
+
+    Fusion needs nothing more; the few chunks that end up as results get their text and metadata
+    from `_fill_text`. (Reading 40 documents with metadata per query cost ~17 of 37 ms on 13k chunks.)
+    """
+    got = store.collection.query(query_embeddings=[embedding], n_results=depth, where=where, include=["distances"])
+    ids, distances = got["ids"][0], got["distances"][0]
+    # Cosine collection: distance = 1 - cosine. The score is what ChromaVectorStore reported, exp(-distance).
+    return [_Candidate(cid, "", {}, math.exp(-d), 1.0 - d) for cid, d in zip(ids, distances, strict=True)]
+
+
+def _page_of(cand: _Candidate) -> str:
+    """The chunk's page: from its metadata, or from its id (`page_id#n`) before its text is read."""
+    if cand.metadata:
+        return str(cand.metadata.get(keys.PAGE_ID))
+    return cand.chunk_id.rsplit("#", 1)[0]
+
+
+def _fill_text(store, cands: list[_Candidate]) -> list[_Candidate]:
+    """Reads text and metadata for the candidates that only have an id (one Chroma call).
+
+    A chunk deleted since the vector query (a sync running) is dropped.
+    """
+    missing = [c.chunk_id for c in cands if not c.metadata]
+    if not missing:
+        return cands
+    got = store.collection.get(ids=missing, include=["documents", "metadatas"])
+    found = {
+        cid: (doc or "", meta or {})
+        for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    }
+    for cand in cands:
+        if not cand.metadata and cand.chunk_id in found:
+            cand.text, cand.metadata = found[cand.chunk_id]
+    return [c for c in cands if c.metadata]
 
 
 def fuse_scores(

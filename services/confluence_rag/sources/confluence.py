@@ -52,6 +52,10 @@ class ConfluenceAuthError(ConfluenceError, SourceAuthError):
     """401/403: retrying will not help; a setting must change."""
 
 
+class ConfluenceUnreachable(ConfluenceError):
+    """No answer from Confluence (refused, timed out, DNS): not a statement about any space."""
+
+
 class CappedRetry(Retry):
     """urllib3 Retry whose Retry-After wait is capped (a server may ask for hours)."""
 
@@ -135,7 +139,7 @@ class ConfluenceClient:
             status = exc.response.status_code if exc.response is not None else None
             raise self._error(status, str(exc)) from exc
         except RequestException as exc:
-            raise ConfluenceError(f"Confluence unreachable at {self.base_url}: {type(exc).__name__}") from exc
+            raise ConfluenceUnreachable(f"Confluence unreachable at {self.base_url}: {type(exc).__name__}") from exc
         except Exception as exc:  # atlassian ApiError / ApiPermissionError carry the server message
             status = getattr(getattr(exc, "response", None), "status_code", None)
             raise self._error(status, str(exc)) from exc
@@ -157,7 +161,7 @@ class ConfluenceClient:
     def get_space(self, space_key: str) -> dict:
         try:
             return self._get(f"rest/api/space/{quote(space_key)}")
-        except ConfluenceAuthError:
+        except (ConfluenceAuthError, ConfluenceUnreachable):
             raise
         except ConfluenceError as exc:
             raise ConfluenceError(f"Space {space_key!r} not found or not visible to this account.") from exc
@@ -276,14 +280,14 @@ class ConfluenceClient:
         media_type = (raw.get("metadata") or {}).get("mediaType") or (raw.get("extensions") or {}).get("mediaType", "")
         kind = attachment_kind(media_type, title)
         if kind is None or size > self.settings.attachment_max_bytes:
-            log.info("attachment %s skipped (%s, %d bytes)", title, media_type, size)
+            log.info("attachment %r skipped (%s, %d bytes)", title, media_type, size)
             return None
         download = raw["_links"]["download"]
         try:
             data = self.api.get(download.lstrip("/"), not_json_response=True)
             text = extract_text(kind, data or b"")[: self.settings.attachment_max_chars]
         except Exception as exc:  # one bad file must not stop the sync
-            log.warning("attachment %s could not be read: %s", title, type(exc).__name__)
+            log.warning("attachment %r could not be read: %s", title, type(exc).__name__)
             return None
         container = raw.get("container") or {}
         version = raw.get("version") or {}

@@ -11,23 +11,21 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from pydantic import BaseModel, Field
 
 from confluence_rag.auth.authenticator import bearer_token
 from confluence_rag.auth.errors import AuthError
 from confluence_rag.container import Components
 from confluence_rag.settings import Settings
-from confluence_rag.worker.jobs import JobConflict, JobManager
+from confluence_rag.web.errors import error_responses, install_error_handlers
+from confluence_rag.web.headers import install_security_headers
+from confluence_rag.web.limits import install_body_limit
+from confluence_rag.worker.jobs import Job, JobConflict, JobManager
+from confluence_rag.worker.jobs_api import JobList, JobOut, LocalJobs, jobs_router
 
 log = logging.getLogger(__name__)
 
 
-class JobRequest(BaseModel):
-    space_key: str = Field(min_length=1, max_length=255)
-    full: bool = False
-
-
-def schedule_all(jobs: JobManager, spaces: list[str], kind: str = "sync") -> list:
+def schedule_all(jobs: JobManager, spaces: list[str], kind: str = "sync") -> list[Job]:
     started = []
     for space in spaces:
         try:
@@ -85,36 +83,34 @@ def create_worker_app(settings: Settings) -> FastAPI:
         stop.set()
         jobs.shutdown()
 
-    app = FastAPI(title="Confluence RAG ingest worker", lifespan=lifespan)
+    app = FastAPI(
+        title="Confluence RAG ingest worker",
+        description="Internal control API of the ingest worker (not exposed by nginx).",
+        lifespan=lifespan,
+    )
     admin = [Depends(admin_token_guard(settings))]
     app.state.jobs = jobs
+    install_error_handlers(app)
+    install_body_limit(app, settings.max_body_bytes)
+    install_security_headers(app)
+    local = LocalJobs(jobs)
+    app.include_router(jobs_router(lambda: local, dependencies=admin, guarded=(401, 403)))
 
-    @app.get("/health")
-    def health() -> dict:
+    @app.get("/health", summary="Liveness")
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/jobs", dependencies=admin)
-    def list_jobs() -> dict:
-        return {"jobs": [vars(j) for j in jobs.list()]}
-
-    @app.post("/jobs", status_code=202, dependencies=admin)
-    def start_job(body: JobRequest) -> dict:
-        try:
-            return vars(jobs.start(body.space_key.strip(), body.full))
-        except JobConflict as exc:
-            raise HTTPException(409, str(exc)) from exc
-
-    @app.get("/jobs/{job_id}", dependencies=admin)
-    def get_job(job_id: str) -> dict:
-        job = jobs.get(job_id)
-        if job is None:
-            raise HTTPException(404, f"no job {job_id}")
-        return vars(job)
-
-    @app.post("/sync", status_code=202, dependencies=admin)
-    def sync_all() -> dict:
+    @app.post(
+        "/sync",
+        status_code=202,
+        summary="Start a sync of every space in CONFLUENCE_SPACES",
+        response_model=JobList,
+        responses=error_responses(400, 401, 403),
+        dependencies=admin,
+    )
+    def sync_all() -> JobList:
         if not settings.confluence_spaces:
             raise HTTPException(400, "CONFLUENCE_SPACES is empty: nothing to sync")
-        return {"jobs": [vars(j) for j in schedule_all(jobs, settings.confluence_spaces)]}
+        return JobList(jobs=[JobOut(**j.public()) for j in schedule_all(jobs, settings.confluence_spaces)])
 
     return app

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from confluence_rag.ingestion.indexer import SyncStats
 from confluence_rag.worker.runs import ingest_space, permission_pass
 
 log = logging.getLogger(__name__)
-HISTORY = 100
+HISTORY = 100  # jobs kept, in memory and in the history file
 
 
 def _now() -> str:
@@ -29,10 +29,10 @@ def _now() -> str:
 
 
 @dataclass
-class Job(SyncStats):
-    """One ingestion run: its progress counters (SyncStats) plus identity and timing."""
+class Job:
+    """One ingestion run: identity, status and timing, plus its progress counters."""
 
-    space_key: str = ""
+    space_key: str
     full: bool = False
     kind: str = "sync"  # sync | permissions (the permission pass alone: nothing re-embedded)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -42,10 +42,25 @@ class Job(SyncStats):
     started_at: str | None = None
     finished_at: str | None = None
     duration_s: float | None = None
+    stats: SyncStats = field(default_factory=SyncStats)
 
     def update(self, stats: SyncStats) -> None:
-        for name in SyncStats.__dataclass_fields__:
-            setattr(self, name, getattr(stats, name))
+        self.stats = SyncStats(**{**stats.as_dict(), "failures": list(stats.failures)})
+
+    def public(self) -> dict:
+        """The job as the API shows it: its fields and its counters side by side."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "stats"}
+        return {**self.stats.as_dict(), **data}
+
+    @classmethod
+    def from_record(cls, raw: dict) -> Job:
+        """A job from the history file (also the older flat records, counters beside the fields)."""
+        raw = dict(raw)
+        stats = raw.pop("stats", None)
+        if stats is None:
+            stats = {name: raw.pop(name) for name in SyncStats.__dataclass_fields__ if name in raw}
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known}, stats=SyncStats(**stats))
 
 
 class JobConflict(RuntimeError):
@@ -65,14 +80,24 @@ class JobManager:
         if not self.path.exists():
             return
         for raw in json.loads(self.path.read_text(encoding="utf-8")):
-            job = Job(**raw)
+            job = Job.from_record(raw)
             if job.status in ("queued", "running"):
                 job.status, job.error = "failed", "interrupted: the worker stopped during this job"
             self._jobs[job.id] = job
+        self._trim()
+
+    def _trim(self) -> None:
+        """Forget the oldest finished jobs beyond HISTORY (in memory as in the file)."""
+        finished = [
+            j for j in sorted(self._jobs.values(), key=lambda j: j.created_at) if j.status in ("succeeded", "failed")
+        ]
+        for job in finished[: max(0, len(self._jobs) - HISTORY)]:
+            del self._jobs[job.id]
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        jobs = sorted(self._jobs.values(), key=lambda j: j.created_at)[-HISTORY:]
+        self._trim()
+        jobs = sorted(self._jobs.values(), key=lambda j: j.created_at)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps([asdict(j) for j in jobs], indent=1), encoding="utf-8")
         tmp.replace(self.path)
@@ -81,7 +106,7 @@ class JobManager:
         with self._lock:
             busy = [j for j in self._jobs.values() if j.space_key == space_key and j.status in ("queued", "running")]
             if busy:
-                raise JobConflict(f"a sync of space {space_key} is already {busy[0].status} (job {busy[0].id})")
+                raise JobConflict(f"a sync of space {space_key!r} is already {busy[0].status} (job {busy[0].id})")
             job = Job(space_key=space_key, full=full, kind=kind)
             self._jobs[job.id] = job
             self._save()
@@ -92,7 +117,9 @@ class JobManager:
         return self._jobs.get(job_id)
 
     def list(self) -> list[Job]:
-        return sorted(self._jobs.values(), key=lambda j: j.created_at, reverse=True)
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return sorted(jobs, key=lambda j: j.created_at, reverse=True)
 
     def _run(self, job: Job) -> None:
         started = time.perf_counter()
@@ -107,19 +134,12 @@ class JobManager:
             job.update(stats)
             job.status = "succeeded"
         except Exception as exc:  # reported on the job; the worker keeps running
-            log.exception("job %s (%s) failed", job.id, job.space_key)
+            log.exception("job %s (space %r) failed", job.id, job.space_key)
             job.status, job.error = "failed", str(exc) or type(exc).__name__
         job.finished_at = _now()
         job.duration_s = round(time.perf_counter() - started, 2)
         with self._lock:
             self._save()
-
-    def wait_idle(self, timeout: float = 600) -> None:
-        deadline = time.monotonic() + timeout
-        while any(j.status in ("queued", "running") for j in self._jobs.values()):
-            if time.monotonic() > deadline:
-                raise TimeoutError("jobs still running")
-            time.sleep(0.1)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -10,8 +10,9 @@ from confluence_rag.sources.confluence import (
     ConfluenceAuthError,
     ConfluenceClient,
     ConfluenceError,
+    ConfluenceUnreachable,
 )
-from tests.conftest import confluence_settings
+from tests.conftest import confluence_settings, free_port
 from tests.fakes.confluence import FakeConfluence, sample_space
 
 
@@ -56,6 +57,18 @@ def test_unknown_space_is_a_clear_error(fake_confluence, make_settings):
     client = ConfluenceClient(make_settings(**confluence_settings(fake_confluence)))
     with pytest.raises(ConfluenceError, match="Space 'NOPE' not found"):
         client.get_space("NOPE")
+
+
+def test_unreachable_confluence_is_not_a_missing_space(make_settings):
+    settings = make_settings(
+        confluence_url=f"http://127.0.0.1:{free_port()}/wiki",
+        confluence_username="bot@example.com",
+        confluence_api_token="token",
+        confluence_max_retries=0,
+    )
+    with pytest.raises(ConfluenceUnreachable, match="unreachable") as caught:
+        ConfluenceClient(settings).get_space("ENG")
+    assert "not found" not in str(caught.value)
 
 
 def test_wrong_credentials_name_the_settings_to_fix(fake_confluence, make_settings):

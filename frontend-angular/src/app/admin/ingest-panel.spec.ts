@@ -73,7 +73,7 @@ describe('IngestPanel', () => {
   it('starts a job, polls it, shows progress then the final counts', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const start = vi.spyOn(api, 'startJob').mockResolvedValue(job({ status: 'queued', pages_total: null }));
+    const start = vi.spyOn(api, 'startJob').mockResolvedValue(job({ status: 'queued', pages_total: 0 }));
     const getJob = vi
       .spyOn(api, 'getJob')
       .mockResolvedValueOnce(job({ status: 'running', pages_total: 10, pages_done: 4 }))

@@ -46,12 +46,12 @@ describe('ChatService', () => {
 
   it('sends the whole history with a follow-up question', async () => {
     const first = chat.send('Première question');
-    stream.emit({ type: 'token', text: 'Première réponse' }, { type: 'done', mode: 'llm', answer_found: true });
+    stream.emit({ type: 'token', text: 'Première réponse' }, { type: 'done', mode: 'llm', answer_found: true, timings: {} });
     await first;
     stream.reset();
 
     const second = chat.send('Et ensuite ?');
-    stream.emit({ type: 'token', text: 'Deuxième réponse' }, { type: 'done', mode: 'llm', answer_found: true });
+    stream.emit({ type: 'token', text: 'Deuxième réponse' }, { type: 'done', mode: 'llm', answer_found: true, timings: {} });
     await second;
 
     expect(stream.requests[1].messages).toEqual([
@@ -66,7 +66,7 @@ describe('ChatService', () => {
   it('adds the selected space as the spaces filter', async () => {
     TestBed.inject(SpacesStore).selected.set('RH');
     const pending = chat.send('q');
-    stream.emit({ type: 'done', mode: 'llm', answer_found: false });
+    stream.emit({ type: 'done', mode: 'llm', answer_found: false, timings: {} });
     await pending;
     expect(stream.requests[0].spaces).toEqual(['RH']);
   });
@@ -97,7 +97,7 @@ describe('ChatService', () => {
     stream.reset();
 
     const again = chat.retry();
-    stream.emit({ type: 'token', text: 'OK' }, { type: 'done', mode: 'llm', answer_found: true });
+    stream.emit({ type: 'token', text: 'OK' }, { type: 'done', mode: 'llm', answer_found: true, timings: {} });
     await again;
     expect(store.messages().map((m) => [m.role, m.status, m.content])).toEqual([
       ['user', 'done', 'q'],
@@ -111,7 +111,7 @@ describe('ChatService', () => {
     expect(store.conversations()).toHaveLength(0);
     const pending = chat.send('q1');
     await chat.send('q2');
-    stream.emit({ type: 'done', mode: 'llm', answer_found: true });
+    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: {} });
     await pending;
     expect(store.messages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['q1']);
   });

@@ -1,71 +1,32 @@
-/** Types of the query API contract (docs/api.md). */
+/**
+ * Types of the query API contract, taken from the types generated from its OpenAPI document
+ * (`api-types.ts`, `make api-types`; a Python test fails when that file is stale).
+ */
+import type { components } from './api-types';
 
-export type Role = 'user' | 'assistant';
-export type AnswerMode = 'llm' | 'extractive';
+type Schemas = components['schemas'];
+
+export type Role = Schemas['Message']['role'];
+export type AnswerMode = Schemas['ChatOut']['mode'];
 
 /** A retrieved passage: a search result or a chat source. `n` is the citation number. */
-export interface Source {
-  n: number;
-  page_id: string;
-  title: string;
-  url: string;
-  space_key: string;
-  breadcrumb: string[];
-  heading?: string | null;
-  labels?: string[];
-  last_modified?: string | null;
-  score?: number;
-  snippet: string;
-  text?: string;
-}
+export type Source = Schemas['SourceOut'];
 
-export interface ChatRequest {
-  messages: { role: Role; content: string }[];
-  top_k?: number;
-  spaces?: string[];
-  labels?: string[];
-}
+export type ChatRequest = Schemas['ChatBody'];
 
-export interface Timings {
-  condense_ms?: number;
-  retrieve_ms?: number;
-  generate_ms?: number;
-  total_ms?: number;
-}
+export type Timings = Schemas['Timings'];
 
 /** The events of the POST /api/chat stream, already decoded. */
 export type ChatEvent =
-  | { type: 'sources'; sources: Source[]; mode: AnswerMode; query: string }
-  | { type: 'token'; text: string }
-  | { type: 'done'; mode: AnswerMode; answer_found: boolean; timings?: Timings }
-  | { type: 'error'; status: number; message: string };
+  | ({ type: 'sources' } & Schemas['SourcesEvent'])
+  | ({ type: 'token' } & Schemas['TokenEvent'])
+  | ({ type: 'done' } & Schemas['DoneEvent'])
+  | ({ type: 'error' } & Schemas['ErrorEvent']);
 
-export interface SpaceInfo {
-  key: string;
-  pages: number;
-  chunks: number;
-}
+export type SpaceInfo = Schemas['SpaceInfo'];
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
-
-export interface IngestJob {
-  id: string;
-  space_key: string;
-  full: boolean;
-  status: JobStatus;
-  pages_total: number | null;
-  pages_done: number;
-  pages_added: number;
-  pages_updated: number;
-  pages_unchanged: number;
-  pages_deleted: number;
-  pages_failed: number;
-  chunks_written: number;
-  error: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  duration_s: number | null;
-}
+export type IngestJob = Schemas['JobOut'];
+export type JobStatus = IngestJob['status'];
 
 /** A message as the UI keeps it (and persists it in localStorage). */
 export type MessageStatus = 'streaming' | 'done' | 'stopped' | 'error';

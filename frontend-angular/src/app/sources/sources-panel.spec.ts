@@ -12,7 +12,7 @@ describe('SourcesPanel', () => {
 
   it('lists each source with its title as a link, space, breadcrumb and snippet', async () => {
     const fixture = TestBed.createComponent(SourcesPanel);
-    fixture.componentRef.setInput('sources', [source(1), source(2, { title: 'Télétravail', space_key: 'IT', breadcrumb: [] , heading: null })]);
+    fixture.componentRef.setInput('sources', [source(1), source(2, { title: 'Télétravail', space_key: 'IT', breadcrumb: [] , heading: '' })]);
     await fixture.whenStable();
     const items = fixture.nativeElement.querySelectorAll('[data-testid="source"]') as NodeListOf<HTMLElement>;
     expect(items).toHaveLength(2);

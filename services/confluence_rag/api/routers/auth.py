@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from confluence_rag.api.auth import current_identity
 from confluence_rag.api.services import Services, get_services
 from confluence_rag.auth.identity import ANONYMOUS, Identity
+from confluence_rag.web.errors import error_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -44,7 +45,11 @@ def auth_config(services: Services = Depends(get_services)) -> AuthConfig:
     )
 
 
-@router.get("/me", summary="The signed-in identity (401 in oidc mode without a valid token)")
+@router.get(
+    "/me",
+    summary="The signed-in identity (401 in oidc mode without a valid token)",
+    responses=error_responses(401, 403),
+)
 def me(identity: Annotated[Identity, Depends(current_identity)]) -> Me:
     return Me(
         authenticated=identity != ANONYMOUS,

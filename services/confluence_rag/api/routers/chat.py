@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from confluence_rag.answering.chat import ChatRequest, Event, Turn
 from confluence_rag.api.auth import current_identity
-from confluence_rag.api.schemas import ChatBody
+from confluence_rag.api.schemas import ChatBody, ChatOut, sse_event_schema
 from confluence_rag.api.services import Services, get_services
 from confluence_rag.auth.identity import Identity
+from confluence_rag.web.errors import error_responses
 
 router = APIRouter(tags=["chat"])
 
@@ -24,7 +25,14 @@ def sse(event: str, data: dict) -> str:
 @router.post(
     "/chat",
     summary="Answer a conversation: server-sent events (sources, token…, done | error), or JSON",
-    responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
+    response_model=ChatOut,
+    responses={
+        200: {
+            "description": "Server-sent events by default; the whole answer (ChatOut) with `Accept: application/json`",
+            "content": {"text/event-stream": {"schema": sse_event_schema()}},
+        },
+        **error_responses(400, 401, 403, 404, 413, 422, 502, 503, 504),
+    },
 )
 async def chat(
     body: ChatBody,
