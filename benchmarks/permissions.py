@@ -177,14 +177,14 @@ def markdown(result: dict) -> str:
             "Vectors of the pool are random unit vectors (same HNSW cost as real ones); the query embedding is the "
             "real model's. See `benchmarks/permissions.py`.",
             "",
-            "Why filtering is not slower: with permissions on, the vector query asks Chroma for ids and distances "
-            "only (oversampled by 2 / readable share) and takes readability, text and metadata from the keyword "
-            "snapshot the access decision was made on, while the path without permissions lets LlamaIndex rebuild "
-            "every returned node from Chroma's metadata. Earlier designs measured on the same pool: Chroma's "
-            "`where access_key $in [...]` filter, +316 % at p50 (Chroma's metadata filter costs tens of ms on "
-            "13,000 chunks whatever the clause: +37 ms for a single boolean); an oversampled query through "
-            "LlamaIndex filtered in process, +18.7 %. Chroma's filter remains the fallback for users who may read "
-            "less than 20 % of the index, or when the oversampled query holds too few readable chunks.",
+            "How: with permissions on, the vector query asks Chroma for ids and distances only, oversampled by "
+            "2 / readable share, and takes readability, text and metadata from the keyword snapshot the access "
+            "decision was made on (without permissions it asks for depth ids and reads the results' text from "
+            "Chroma). Earlier designs measured on the same pool: Chroma's `where access_key $in [...]` filter, "
+            "+316 % at p50 (Chroma's metadata filter costs tens of ms on 13,000 chunks whatever the clause: "
+            "+37 ms for a single boolean); an oversampled query through LlamaIndex filtered in process, +18.7 %. "
+            "Chroma's filter remains the fallback for users who may read less than 20 % of the index, or when "
+            "the oversampled query holds too few readable chunks.",
             "",
         ]
     )
