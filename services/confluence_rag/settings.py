@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     max_query_chars: int = 4000
     max_messages: int = 40
 
+    # --- Distributed ingestion (Celery on Redis) ---------------------------------------------
+    broker_url: SecretStr = Field(SecretStr(""), description="redis://host:6379/0; empty = one process, no Redis")
+    broker_visibility_timeout_s: float = Field(3600.0, description="A batch unacknowledged this long is redelivered")
+    broker_wait_s: float = Field(300.0, description="How long a run waits for an unreachable Redis before failing")
+    ingest_batch_pages: int = Field(32, description="Page ids per distributed batch (one task)")
+    ingest_batch_retries: int = 3
+    confluence_rate_limit_per_s: float = Field(0.0, description="Requests/s shared by all workers (Redis); 0 = none")
+
     @field_validator("confluence_spaces", "confluence_exclude_labels", mode="before")
     @classmethod
     def _split_spaces(cls, value: object) -> object:

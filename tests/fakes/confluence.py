@@ -9,6 +9,8 @@
 - 401 (text/plain), 403 (JSON), 404 for missing or restricted content, 400 for bad CQL.
 - Failure injection: `fail_next(status, times, retry_after=…)` answers the next requests with that
   status (429/503 with Retry-After, 500…), or `delay` them to provoke timeouts.
+- `latency_s`: every request waits that long first (a remote Confluence, for benchmarks);
+  `request_times` holds (monotonic time, path) of every request, to check a rate budget.
 - Content can change between runs: add, edit, delete, move, relabel, restrict pages.
 Run standalone: `python -m tests.fakes.confluence --port 8090 --space DEMO` (for manual tests).
 """
@@ -93,6 +95,8 @@ class FakeConfluence:
         self.attachments: dict[str, FakeAttachment] = {}
         self.failures: list[Failure] = []
         self.requests: list[str] = []
+        self.request_times: list[tuple[float, str]] = []
+        self.latency_s = 0.0
         self._lock = threading.Lock()
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
@@ -456,6 +460,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         fake = self.owner
         fake.requests.append(self.path)
+        fake.request_times.append((time.monotonic(), self.path))
+        if fake.latency_s:
+            time.sleep(fake.latency_s)
         if self._injected_failure():
             return
         if not self._authorized():
