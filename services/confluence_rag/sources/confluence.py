@@ -87,6 +87,14 @@ class CappedRetry(Retry):
         if self.budget is not None:
             self.budget.acquire()
 
+    def parse_retry_after(self, retry_after: str) -> float:
+        # urllib3 accepts seconds or an HTTP-date; an unparsable value waits one second.
+        try:
+            seconds = super().parse_retry_after(retry_after)
+        except Exception:
+            seconds = 1.0
+        return min(seconds, self.max_retry_after)
+
 
 class BudgetedAdapter(HTTPAdapter):
     """Takes a token of the shared budget before each request (retries take theirs in CappedRetry)."""
@@ -99,14 +107,6 @@ class BudgetedAdapter(HTTPAdapter):
         if self.budget is not None:
             self.budget.acquire()
         return super().send(request, *args, **kwargs)
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        # urllib3 accepts seconds or an HTTP-date; an unparsable value waits one second.
-        try:
-            seconds = super().parse_retry_after(retry_after)
-        except Exception:
-            seconds = 1.0
-        return min(seconds, self.max_retry_after)
 
 
 def _auth_kwargs(settings: Settings) -> dict[str, str]:

@@ -4,7 +4,6 @@ as processes, the Confluence fake over HTTP, the session's Chroma server."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import uuid
@@ -13,14 +12,36 @@ from pathlib import Path
 
 import pytest
 
-from confluence_rag.worker.local_cluster import free_port, start_redis, stop, wait_for_workers, worker_command
+from confluence_rag.worker.local_cluster import stop, wait_for_workers, worker_command
 from tests.conftest import confluence_settings, subprocess_env
 from tests.fakes.confluence import FakeConfluence
 
-WORDS = (
-    "déploiement astreinte sauvegarde incident réseau facture congés procédure serveur client contrat "
-    "deployment rollback pipeline backup network invoice holiday procedure server customer contract"
-).split()
+PAGES = 12  # per space; batches of 3 pages
+
+WORDS = [
+    "déploiement",
+    "astreinte",
+    "sauvegarde",
+    "incident",
+    "réseau",
+    "facture",
+    "congés",
+    "procédure",
+    "serveur",
+    "client",
+    "contrat",
+    "deployment",
+    "rollback",
+    "pipeline",
+    "backup",
+    "network",
+    "invoice",
+    "holiday",
+    "procedure",
+    "server",
+    "customer",
+    "contract",
+]
 
 
 def generated_space(fake: FakeConfluence, key: str, pages: int) -> None:
@@ -33,39 +54,6 @@ def generated_space(fake: FakeConfluence, key: str, pages: int) -> None:
             words = " ".join(WORDS[(n * 7 + p * 3 + i) % len(WORDS)] for i in range(120))
             paragraphs.append(f"<h2 id='s{p}'>Section {p} of page {n}</h2><p>Page {n} of {key}. {words}.</p>")
         fake.add_page(key, f"{key} page {n:03d}", "".join(paragraphs), parent=root.id, labels=[f"l{n % 4}"])
-
-
-class RedisServer:
-    """redis-server with an append-only file, so a restart keeps the queue (as compose's volume does)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = start_redis(self.folder, self.port, persist=True)
-
-    def stop(self) -> None:
-        stop(self.proc)
-
-
-@pytest.fixture(scope="session")
-def redis_available() -> None:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed: run `make redis-install` (Debian's redis-server)")
-
-
-@pytest.fixture(scope="module")
-def redis_server(redis_available, tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 class Cluster:
@@ -100,7 +88,7 @@ class Cluster:
 def cluster_confluence() -> Iterator[FakeConfluence]:
     fake = FakeConfluence(cloud=True, page_cap=10)
     for key in ("ONE", "KILL", "REDIS"):
-        generated_space(fake, key, 24)
+        generated_space(fake, key, PAGES)
     fake.start()
     yield fake
     fake.stop()
@@ -114,7 +102,7 @@ def cluster_settings(redis_server, chroma_server, cluster_confluence, tmp_path_f
         "broker_url": redis_server.url,
         "broker_visibility_timeout_s": 8.0,
         "broker_wait_s": 60.0,
-        "ingest_batch_pages": 4,
+        "ingest_batch_pages": 3,
         "chroma_host": "127.0.0.1",
         "chroma_port": chroma_server.port,
         "chroma_collection": f"d{uuid.uuid4().hex[:12]}",

@@ -26,16 +26,23 @@ def _planner(cluster_settings: dict, tmp_path) -> Components:
 
 
 def _space_index(components: Components, space: str) -> dict[str, tuple]:
-    got = components.store().collection.get(where={"space_key": space}, include=["documents", "metadatas", "embeddings"])
+    got = components.store().collection.get(
+        where={"space_key": space}, include=["documents", "metadatas", "embeddings"]
+    )
     return {
         i: (doc, meta, np.asarray(emb))
         for i, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True)
     }
 
 
+def _one_process(cluster_confluence, make_settings) -> Components:
+    """What `make ingest` uses: embedded Chroma, no Redis."""
+    return Components(make_settings(**confluence_settings(cluster_confluence)))
+
+
 def _reference(cluster_confluence, make_settings, space: str) -> dict[str, tuple]:
-    """A fresh one-process index of the space (`make ingest`): embedded Chroma, no Redis."""
-    components = Components(make_settings(**confluence_settings(cluster_confluence)))
+    """A fresh one-process index of the space."""
+    components = _one_process(cluster_confluence, make_settings)
     stats = ingest_space(components, space)
     assert stats.pages_failed == 0
     return _space_index(components, space)
@@ -79,12 +86,14 @@ def test_distributed_sync_equals_one_process_sync_and_reports_one_job(
         time.sleep(0.05)
     assert job.status == "succeeded", job.error
     # One job for the whole run, whatever the number of workers: counters aggregated in Redis.
-    assert (job.pages_done, job.pages_total, job.pages_added, job.pages_failed) == (24, 24, 24, 0)
-    assert any(0 < done < 24 for done, _ in seen), "no intermediate progress was reported"
+    assert (job.pages_done, job.pages_total, job.pages_added, job.pages_failed) == (12, 12, 12, 0)
+    assert any(0 < done < 12 for done, _ in seen), "no intermediate progress was reported"
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
     got = _space_index(planner, "ONE")
-    _assert_same_index(got, _reference(cluster_confluence, make_settings, "ONE"))
+    reference = _one_process(cluster_confluence, make_settings)
+    ingest_space(reference, "ONE")
+    _assert_same_index(got, _space_index(reference, "ONE"))
     assert job.chunks_written == len(got)
 
     # An incremental rerun plans the same way as in one process: an edit and a deletion, nothing else.
@@ -94,7 +103,8 @@ def test_distributed_sync_equals_one_process_sync_and_reports_one_job(
     stats = ingest_space(planner, "ONE")
     assert (stats.mode, stats.pages_updated, stats.pages_deleted, stats.pages_added) == ("incremental", 1, 1, 0)
     assert stats.pages_unchanged == stats.pages_done - 1  # refetched within the overlap margin, not re-embedded
-    _assert_same_index(_space_index(planner, "ONE"), _reference(cluster_confluence, make_settings, "ONE"))
+    ingest_space(reference, "ONE")
+    _assert_same_index(_space_index(planner, "ONE"), _space_index(reference, "ONE"))
 
 
 def test_worker_killed_mid_batch_loses_nothing(cluster, cluster_settings, cluster_confluence, make_settings, tmp_path):
@@ -119,7 +129,7 @@ def test_worker_killed_mid_batch_loses_nothing(cluster, cluster_settings, cluste
         cluster_confluence.latency_s = 0.0
         cluster.add_worker()
     assert "error" not in out, out.get("error")
-    assert out["stats"].pages_done == 24 and out["stats"].pages_failed == 0
+    assert out["stats"].pages_done == 12 and out["stats"].pages_failed == 0
     _assert_same_index(_space_index(planner, "KILL"), _reference(cluster_confluence, make_settings, "KILL"))
 
 
@@ -145,7 +155,7 @@ def test_redis_stopped_and_restarted_mid_run(
         cluster_confluence.latency_s = 0.0
     assert not thread.is_alive(), "the run did not resume after Redis came back"
     assert "error" not in out, out.get("error")
-    assert out["stats"].pages_done == 24
+    assert out["stats"].pages_done == 12
     _assert_same_index(_space_index(planner, "REDIS"), _reference(cluster_confluence, make_settings, "REDIS"))
 
 
