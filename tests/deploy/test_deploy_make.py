@@ -89,3 +89,15 @@ def test_ingest_and_sync_go_to_the_compose_worker_when_it_runs(fakes):
 def test_a_failing_ingestion_fails_make(fakes):
     fakes["cli"].write_text("#!/bin/bash\nexit 1\n")
     assert make(fakes, "ingest", "SPACE=RH").returncode != 0
+
+
+def test_ingest_distributed_runs_the_cli_with_its_workers(fakes):
+    assert make(fakes, "ingest-distributed").returncode == 2
+    assert make(fakes, "ingest-distributed", "SPACE=RH", "WORKERS=4", "BROKER_URL=redis://r:6379/0").returncode == 0
+    assert make(fakes, "ingest-distributed", "SPACE=RH", "FULL=1", "BROKER_URL=redis://r:6379/0").returncode == 0
+    assert recorded(fakes) == [
+        "local ingest-distributed RH --workers 4 CHROMA_PORT=unset",
+        "local ingest-distributed RH --workers 2 --full CHROMA_PORT=unset",
+    ]
+    fakes["cli"].write_text("#!/bin/bash\nexit 1\n")
+    assert make(fakes, "ingest-distributed", "SPACE=RH", "BROKER_URL=redis://r:6379/0").returncode != 0

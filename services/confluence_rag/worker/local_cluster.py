@@ -25,6 +25,7 @@ from types import TracebackType
 
 import httpx
 import redis
+from pydantic import SecretStr
 
 from confluence_rag.components.rate_limit import connect_redis
 from confluence_rag.settings import Settings
@@ -123,7 +124,7 @@ class LocalCluster:
         if not self.settings.broker_url.get_secret_value():
             port = free_port()
             self.redis = start_redis(self.tmp / "redis", port)
-            updates["broker_url"] = f"redis://127.0.0.1:{port}/0"
+            updates["broker_url"] = SecretStr(f"redis://127.0.0.1:{port}/0")
             log.info("started redis-server on 127.0.0.1:%d", port)
         else:
             connect_redis(self.settings.broker_url.get_secret_value()).ping()
