@@ -1,17 +1,17 @@
 # Deployment targets, included by the top Makefile (docs/deployment.md).
 #   make up | down | logs [SERVICE=query-api]     the Docker Compose stack
 #   make up-local | down-local                    the same topology without Docker (loopback)
-#   make ingest SPACE=KEY [FULL=1] | make sync    ingestion, in the compose worker when it runs
+#   make ingest SPACE=KEY [FULL=1] | make sync    ingestion, in the compose ingest-scheduler when it runs
 #   make ingest-distributed SPACE=KEY WORKERS=N   one sync across N local Celery workers
 # Uses VENV and CLI from the top Makefile.
 
 COMPOSE ?= docker compose
 LOCAL_RUN_DIR ?= .run/local
 
-# Non-empty when the compose stack's ingest-worker is running (empty without a Docker engine).
-compose_worker_running = $(COMPOSE) ps --status running -q ingest-worker 2>/dev/null
+# Non-empty when the compose stack is running (its ingest-scheduler plans syncs; empty without a Docker engine).
+compose_worker_running = $(COMPOSE) ps --status running -q ingest-scheduler 2>/dev/null
 # -T when make's stdin is not a terminal (CI, scripts): docker compose exec wants a TTY otherwise.
-compose_exec = $(COMPOSE) exec $$([ -t 0 ] || echo -T) ingest-worker confluence-rag
+compose_exec = $(COMPOSE) exec $$([ -t 0 ] || echo -T) ingest-scheduler confluence-rag
 # FULL=1 (or yes/true) adds --full; FULL=0 or empty does not.
 ingest_full = $(if $(filter 1 yes true,$(FULL)),--full)
 # Indirect, so that `make -n ingest` only prints (make runs lines naming $(MAKE) even under -n).

@@ -75,14 +75,14 @@ def test_local_ingest_targets_the_running_local_stack(fakes):
     assert recorded(fakes) == ["local ingest RH CHROMA_PORT=18100"]
 
 
-def test_ingest_and_sync_go_to_the_compose_worker_when_it_runs(fakes):
+def test_ingest_and_sync_go_to_the_compose_scheduler_when_it_runs(fakes):
     (fakes["dir"] / "running").touch()
     assert make(fakes, "ingest", "SPACE=RH", "FULL=1").returncode == 0
     assert make(fakes, "sync").returncode == 0
     # stdin is not a terminal here: -T, so that `docker compose exec` does not ask for a TTY.
     assert recorded(fakes) == [
-        "compose exec -T ingest-worker confluence-rag ingest RH --full",
-        "compose exec -T ingest-worker confluence-rag sync",
+        "compose exec -T ingest-scheduler confluence-rag ingest RH --full",
+        "compose exec -T ingest-scheduler confluence-rag sync",
     ]
 
 

@@ -397,6 +397,9 @@ def run_worker(settings: Settings, argv: list[str] | None = None) -> None:
     app = make_celery(settings)
     worker_context().components.embedder  # load the model before taking batches  # noqa: B018
     name = f"ingest-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-    args: list[Any] = ["worker", "--pool=solo", "-Q", QUEUE, "-n", name, "--without-gossip", "--without-mingle"]
+    # One batch at a time, in a thread: the main thread stays free to answer pings (health checks)
+    # and control messages while a batch is embedded. More throughput = more processes.
+    args: list[Any] = ["worker", "--pool=threads", "--concurrency=1", "-Q", QUEUE, "-n", name]
+    args += ["--without-gossip", "--without-mingle"]
     args += ["--loglevel", settings.log_level.upper(), *(argv or [])]
     app.worker_main(args)
