@@ -1,6 +1,6 @@
 # Retrieval quality and performance measurements (included by the top Makefile).
 # Neither is part of `make test`: they take minutes. Data is read from ../shared/data at run time.
-.PHONY: eval bench
+.PHONY: eval bench bench-keyword
 
 EVAL_ARGS ?=
 BENCH_ARGS ?=
@@ -10,3 +10,6 @@ eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_e
 
 bench: venv ## Performance: ingestion and search throughput, latency, memory (~10 min; BENCH_ARGS="--pages 200")
 	$(PY) -m benchmarks.bench $(BENCH_ARGS)
+
+bench-keyword: venv ## Keyword index of a replica: rebuild time, memory, latency during rebuild at 10k/100k/300k chunks (~15 min)
+	$(PY) -m benchmarks.keyword_scale $(BENCH_ARGS)

@@ -4,6 +4,10 @@ Self-hosted Chroma has no BM25, so each replica holds an in-memory bm25s index o
 texts. Writers bump a generation record in Chroma after every change; a replica looks at that
 record at most every KEYWORD_REFRESH_S seconds and rebuilds in the background when it moved,
 serving the previous index meanwhile. Queries never read the collection.
+
+A rebuild re-reads the chunks but re-tokenizes only those whose text changed (tokenizing was most of
+the cost), and rebuilds are rate-limited so that a replica under a long sync keeps answering at its
+normal latency. Measured limits and the path past them: `make bench-keyword`, docs/design.md.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from confluence_rag.retrieval.text import KeywordAnalyzer
 
 log = logging.getLogger(__name__)
 READ_BATCH = 2000
+REBUILD_DUTY = 0.25  # at most this share of wall time spent rebuilding (see _rebuild)
 
 
 @dataclass
@@ -65,8 +70,14 @@ class KeywordIndex:
         self._checked_at = 0.0
         self._lock = threading.Lock()
         self._rebuilding = False
+        self._next_build_at = 0.0
+        self.last_build_s: dict[str, float] = {}  # read / tokenize / index seconds of the last build
+        # Tokenizing is most of a rebuild: chunks whose keyword text is unchanged keep their token ids.
+        self._vocab: dict[str, int] = {}
+        self._tokens: dict[str, tuple[int, list[int]]] = {}  # chunk id → (hash of its keyword text, token ids)
 
     def _build(self, store: ChunkStore, generation: str) -> _Snapshot:
+        started = time.perf_counter()
         ids: list[str] = []
         texts: list[str] = []
         metas: list[dict] = []
@@ -79,13 +90,35 @@ class KeywordIndex:
             if len(got["ids"]) < READ_BATCH:
                 break
             offset += READ_BATCH
+        read = time.perf_counter()
         bm25 = None
+        corpus = self._token_ids(ids, texts, metas)
+        tokenized = time.perf_counter()
         if ids:
-            corpus = [self.analyzer(keyword_text(t, m)) or ["\x00"] for t, m in zip(texts, metas, strict=True)]
             bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-        log.info("keyword index built: %d chunks (generation %s)", len(ids), generation)
+            # A copy: bm25s adds its empty token to the vocabulary it is given.
+            bm25.index((corpus, dict(self._vocab)), show_progress=False)
+        done = time.perf_counter()
+        self.last_build_s = {"read": read - started, "tokenize": tokenized - read, "index": done - tokenized}
+        log.info("keyword index built: %d chunks (generation %s) in %.1fs", len(ids), generation, done - started)
         return _Snapshot(generation, ids, texts, metas, bm25, _space_counts(metas))
+
+    def _token_ids(self, ids: list[str], texts: list[str], metas: list[dict]) -> list[list[int]]:
+        """Token ids of every chunk, tokenizing only chunks that are new or changed since the last build."""
+        vocab, previous, kept = self._vocab, self._tokens, {}
+        corpus = []
+        for chunk_id, text, meta in zip(ids, texts, metas, strict=True):
+            full = keyword_text(text, meta)
+            digest = hash(full)
+            cached = previous.get(chunk_id)
+            if cached is not None and cached[0] == digest:
+                tokens = cached[1]
+            else:
+                tokens = [vocab.setdefault(t, len(vocab)) for t in self.analyzer(full) or ["\x00"]]
+            kept[chunk_id] = (digest, tokens)
+            corpus.append(tokens)
+        self._tokens = kept  # deleted chunks leave the cache
+        return corpus
 
     @property
     def snapshot(self) -> _Snapshot | None:
@@ -109,16 +142,21 @@ class KeywordIndex:
                 if self._snapshot is None:
                     self._snapshot = self._build(store, generation)
             return
-        if not self._rebuilding:
+        if not self._rebuilding and now >= self._next_build_at:
             self._rebuilding = True
             threading.Thread(target=self._rebuild, args=(store, generation), daemon=True).start()
 
     def _rebuild(self, store: ChunkStore, generation: str) -> None:
+        started = time.monotonic()
         try:
             self._snapshot = self._build(store, generation)
         except Exception:
             log.exception("keyword index rebuild failed; keeping the previous one")
         finally:
+            # Rate limit: a replica spends at most REBUILD_DUTY of its time rebuilding, however often
+            # a long sync moves the generation (each batch does); the last state is always reached.
+            elapsed = time.monotonic() - started
+            self._next_build_at = time.monotonic() + elapsed * (1 - REBUILD_DUTY) / REBUILD_DUTY
             self._rebuilding = False
 
     def search(self, query: str, limit: int, filters: SearchFilters) -> list[KeywordHit]:
