@@ -679,6 +679,44 @@ def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:
     }
 
 
+WORDS = [
+    "déploiement",
+    "astreinte",
+    "sauvegarde",
+    "incident",
+    "réseau",
+    "facture",
+    "congés",
+    "procédure",
+    "serveur",
+    "client",
+    "contrat",
+    "deployment",
+    "rollback",
+    "pipeline",
+    "backup",
+    "network",
+    "invoice",
+    "holiday",
+    "procedure",
+    "server",
+    "customer",
+    "contract",
+]
+
+
+def generated_space(fake: FakeConfluence, key: str, pages: int) -> None:
+    """`pages` deterministic pages under one root, one to three chunks each."""
+    fake.add_space(key, f"Space {key}")
+    root = fake.add_page(key, f"{key} home", f"<h1 id='{key}-home'>Home</h1><p>Index of space {key}.</p>")
+    for n in range(pages - 1):
+        paragraphs = []
+        for p in range(1 + n % 3):
+            words = " ".join(WORDS[(n * 7 + p * 3 + i) % len(WORDS)] for i in range(120))
+            paragraphs.append(f"<h2 id='s{p}'>Section {p} of page {n}</h2><p>Page {n} of {key}. {words}.</p>")
+        fake.add_page(key, f"{key} page {n:03d}", "".join(paragraphs), parent=root.id, labels=[f"l{n % 4}"])
+
+
 def demo_space(fake: FakeConfluence, key: str = "DEMO") -> None:
     """Serve the product's own French demo wiki through the fake, as a real Confluence space."""
     from confluence_rag.sources.demo import demo_pages

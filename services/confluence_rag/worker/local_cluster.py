@@ -102,11 +102,13 @@ def wait_for_workers(settings: Settings, count: int, procs: list[subprocess.Pope
 class LocalCluster:
     """Context manager: yields the settings that point at what it started."""
 
-    def __init__(self, settings: Settings, workers: int):
+    def __init__(self, settings: Settings, workers: int, env: dict[str, str] | None = None):
+        """`settings` are the planner's; the workers read theirs from the environment (and .env), plus `env`."""
         if workers < 1:
             raise ClusterError("WORKERS must be at least 1")
         self.settings = settings
         self.workers = workers
+        self.env = env or {}
         self.procs: list[subprocess.Popen] = []
         self.redis: subprocess.Popen | None = None
         self.chroma: subprocess.Popen | None = None
@@ -134,7 +136,7 @@ class LocalCluster:
             updates.update(chroma_host="127.0.0.1", chroma_port=port)
             log.info("started chroma on 127.0.0.1:%d for %s", port, self.settings.chroma_path)
         settings = self.settings.model_copy(update=updates) if updates else self.settings
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         env["BROKER_URL"] = settings.broker_url.get_secret_value()
         env["CHROMA_HOST"], env["CHROMA_PORT"] = settings.chroma_host, str(settings.chroma_port)
         for _ in range(self.workers):

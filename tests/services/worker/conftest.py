@@ -14,46 +14,9 @@ import pytest
 
 from confluence_rag.worker.local_cluster import stop, wait_for_workers, worker_command
 from tests.conftest import confluence_settings, subprocess_env
-from tests.fakes.confluence import FakeConfluence
+from tests.fakes.confluence import FakeConfluence, generated_space
 
 PAGES = 12  # per space; batches of 3 pages
-
-WORDS = [
-    "déploiement",
-    "astreinte",
-    "sauvegarde",
-    "incident",
-    "réseau",
-    "facture",
-    "congés",
-    "procédure",
-    "serveur",
-    "client",
-    "contrat",
-    "deployment",
-    "rollback",
-    "pipeline",
-    "backup",
-    "network",
-    "invoice",
-    "holiday",
-    "procedure",
-    "server",
-    "customer",
-    "contract",
-]
-
-
-def generated_space(fake: FakeConfluence, key: str, pages: int) -> None:
-    """`pages` deterministic pages under one root, one to three chunks each."""
-    fake.add_space(key, f"Space {key}")
-    root = fake.add_page(key, f"{key} home", f"<h1 id='{key}-home'>Home</h1><p>Index of space {key}.</p>")
-    for n in range(pages - 1):
-        paragraphs = []
-        for p in range(1 + n % 3):
-            words = " ".join(WORDS[(n * 7 + p * 3 + i) % len(WORDS)] for i in range(120))
-            paragraphs.append(f"<h2 id='s{p}'>Section {p} of page {n}</h2><p>Page {n} of {key}. {words}.</p>")
-        fake.add_page(key, f"{key} page {n:03d}", "".join(paragraphs), parent=root.id, labels=[f"l{n % 4}"])
 
 
 class Cluster:
