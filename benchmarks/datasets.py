@@ -104,8 +104,12 @@ def page_html(page: DataPage) -> str:
     return markdown_html(page.text, page.title) if page.source == PIWIGO else paragraphs_html(page.text)
 
 
-def eval_set(folder: str, space: str, *, distractors: bool = True) -> EvalSet:
-    pages = load_pages(folder) + (load_pages(PIWIGO) if distractors else [])
+def eval_set(folder: str, space: str, *, distractors: int | None = None) -> EvalSet:
+    """The set's pages plus the first `distractors` piwigo pages (None: all 171; 0: none).
+
+    Fewer distractors make every mode's task easier alike: compare models on the same number only.
+    """
+    pages = load_pages(folder) + load_pages(PIWIGO)[:distractors]
     return EvalSet(folder, space, pages, load_questions(folder))
 
 

@@ -76,10 +76,16 @@ def evaluate(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     info = harness.machine()
     names = [n for n in SETS if n in args.sets]
-    evalsets = [eval_set(name, SETS[name]) for name in names]
+    evalsets = [eval_set(name, SETS[name], distractors=args.distractors) for name in names]
     workdir, port, temporary = open_workdir(args.index_dir)
     fake = harness.start_fake(evalsets, port=port)
-    out: dict = {"machine": info, "limit": args.limit, "top_k": args.top_k, "sets": {}}
+    out: dict = {
+        "machine": info,
+        "limit": args.limit,
+        "distractors": args.distractors,
+        "top_k": args.top_k,
+        "sets": {},
+    }
     try:
         for evalset in evalsets:
             say(f"[{evalset.name}] ingesting {len(evalset.pages)} pages into space {evalset.space} …")
@@ -160,6 +166,8 @@ def markdown(result: dict) -> str:
     ]
     if result.get("limit"):
         lines.append(f"- **Quick run**: {result['limit']} questions per set, evenly spread.")
+    if result.get("distractors") is not None:
+        lines.append(f"- **Reduced corpus**: {result['distractors']} piwigo distractor pages per set (of 171).")
     lines += ["", "## Results (all questions)", ""]
     lines += [
         "| set | corpus | mode | hit@1 | hit@5 | hit@10 | MRR@10 | nDCG@10 | ms/query |",
@@ -219,6 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=None, help="questions per set (evenly spread); default: all")
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: piaf_dev,xquad_en")
     parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument(
+        "--distractors", type=int, default=None, help="first N piwigo pages as distractors (default: all 171)"
+    )
     parser.add_argument("--index-dir", default=None, help="keep the index here and reuse it next time")
     parser.add_argument(
         "--out", default=None, help="where results.json and README.md go (default docs/eval, full runs only)"
@@ -230,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is None:
         # A quick or partial run must not overwrite the committed full results.
         args.out = str(REPO / "docs" / "eval")
-        if (args.limit or set(args.sets) != set(SETS)) and not args.render:
+        if (args.limit or args.distractors is not None or set(args.sets) != set(SETS)) and not args.render:
             args.no_write = True
     if args.render:
         out = Path(args.out)

@@ -14,6 +14,7 @@ import argparse
 import itertools
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +34,11 @@ def dump(args: argparse.Namespace) -> None:
     from confluence_rag.retrieval.filters import SearchFilters
     from confluence_rag.retrieval.search import SearchService
 
-    evalsets = [eval_set(name, SETS[name]) for name in SETS]
+    evalsets = [eval_set(name, SETS[name], distractors=args.distractors) for name in args.sets.split(",")]
     workdir, port, _ = open_workdir(args.index_dir)
     fake = harness.start_fake(evalsets, port=port)
     out = {}
+    meta: dict = {"machine": harness.machine(), "distractors": args.distractors, "sets": {}}
     try:
         for es in evalsets:
             if args.skip_ingest:
@@ -45,6 +47,10 @@ def dump(args: argparse.Namespace) -> None:
                 ing = harness.ingest(fake, workdir, es.space)
                 comps = ing.components
                 say(f"[{es.name}] re-ingest embedded {ing.stats.chunks_written} chunks in {ing.seconds:.0f}s")
+                meta["sets"][es.name] = {"chunks_embedded": ing.stats.chunks_written, "ingest_s": round(ing.seconds, 1)}
+            meta["settings"] = harness.settings_summary(comps.settings)
+            meta["sets"].setdefault(es.name, {})["chunks"] = comps.store().collection.count()
+            embed_ms: list[float] = []
             service = SearchService(comps)
             store = comps.store()
             service.keyword.sync(store)
@@ -54,7 +60,9 @@ def dump(args: argparse.Namespace) -> None:
             rows = []
             for q in sample([q for q in es.questions if q.answerable], args.limit):
                 kw = service.keyword.search(q.question, DEPTH, SearchFilters())
+                started = time.perf_counter()
                 emb = np.asarray(embedder.get_query_embedding(q.question))
+                embed_ms.append((time.perf_counter() - started) * 1000)
                 res = store.vector_store.query(VectorStoreQuery(query_embedding=emb.tolist(), similarity_top_k=DEPTH))
                 # Full scores of the other retriever for every candidate (cosine; BM25).
                 got = store.collection.get(ids=[h.id for h in kw], include=["embeddings"]) if kw else None
@@ -73,10 +81,13 @@ def dump(args: argparse.Namespace) -> None:
                     }
                 )
             out[es.name] = rows
-            say(f"[{es.name}] {len(rows)} questions dumped")
+            meta["sets"][es.name]["query_embedding_median_ms"] = round(float(np.median(embed_ms)), 1)
+            say(f"[{es.name}] {len(rows)} questions dumped; {meta['sets'][es.name]}")
     finally:
         fake.stop()
+    harness.load_note(meta["machine"])
     Path(args.cache).write_text(json.dumps(out))
+    Path(args.cache + ".meta.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
 # --- fusion variants, replayed on cached candidates ---------------------------------------------
@@ -189,6 +200,8 @@ def main() -> None:
     parser.add_argument("--index-dir", required=True)
     parser.add_argument("--cache", default="/tmp/eval-candidates.json")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: piaf_dev,xquad_en")
+    parser.add_argument("--distractors", type=int, default=None, help="first N piwigo pages (default: all)")
     parser.add_argument("--skip-ingest", action="store_true", help="use the kept index as it is")
     parser.add_argument("--heldout", action="store_true", help="also show the held-out half (after choosing!)")
     parser.add_argument("--out", default=None, help="write the sweep table to this file")

