@@ -206,7 +206,7 @@ def test_nginx_balances_over_every_api_replica(compose):
 
 
 def test_gpu_override_serves_embeddings_to_workers_and_replicas():
-    with open(REPO / "docker-compose.gpu.yml", encoding="utf-8") as f:
+    with open(REPO / "deploy/compose.embeddings-gpu.yml", encoding="utf-8") as f:
         gpu = yaml.safe_load(f)
     svcs = gpu["services"]
     tei = svcs["embeddings"]
@@ -214,6 +214,7 @@ def test_gpu_override_serves_embeddings_to_workers_and_replicas():
     assert not tei["image"].endswith(":latest") and not tei.get("ports")
     assert tei["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     assert tei["healthcheck"]["test"][0] == "CMD"
+    # Every backend service, the scheduler included: its index fingerprint must be the workers'.
     for name in BACKEND:
         env = env_of(svcs[name])
         assert env["EMBEDDING_BACKEND"] == "openai" and env["EMBEDDING_API_BASE"] == "http://embeddings:80/v1", name
