@@ -10,8 +10,10 @@ A one-process sync (`make ingest`: embedded Chroma, no Redis) of the same space 
 Embeddings (`--embedding`):
 - `local`: the bundled CPU model inside each worker (what limits it: the machine's cores);
 - `server`: EMBEDDING_BACKEND=openai against the embedding-server fake with `--embedding-latency`
-  seconds per request (default 0.4 s: a remote GPU server); needs the openai backend and
-  tests/fakes/embedding_server.py (issue #11, "Embeddings from an embedding server").
+  seconds per request (default 0.4 s: a remote GPU server). Its vectors here are deterministic
+  hashes, not the model's (`_TimingOnlyServer`): a GPU server's compute is small next to the
+  network round trip, while the fake's real model would compete with the workers for this
+  machine's cores and measure them instead. Tests use the real-vector fake.
 
     .venv/bin/python -m benchmarks.bench_distributed --embedding local
     .venv/bin/python -m benchmarks.bench_distributed --embedding server --pages 256
@@ -21,10 +23,13 @@ Results: docs/bench/distributed-<embedding>.json and .md (with --no-write: print
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks import harness
 from benchmarks.datasets import REPO
@@ -47,7 +52,13 @@ def _embedding(args, stack: list) -> dict[str, str]:
         raise SystemExit("--embedding server needs EMBEDDING_BACKEND=openai (not in this checkout)")
     from tests.fakes.embedding_server import MODEL_NAME, FakeEmbeddingServer
 
-    server = FakeEmbeddingServer(latency_s=args.embedding_latency)
+    class _TimingOnlyServer(FakeEmbeddingServer):
+        def embed(self, texts: list[str]) -> np.ndarray:
+            seeds = [int.from_bytes(hashlib.sha256(t.encode()).digest()[:4], "little") for t in texts]
+            out = np.stack([np.random.default_rng(s).standard_normal(384) for s in seeds]).astype(np.float32)
+            return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    server = _TimingOnlyServer(latency_s=args.embedding_latency)
     server.start()
     stack.append(server)
     return {
@@ -56,6 +67,7 @@ def _embedding(args, stack: list) -> dict[str, str]:
         "EMBEDDING_API_MODEL": MODEL_NAME,
         "EMBEDDING_QUERY_PREFIX": "query: ",
         "EMBEDDING_PASSAGE_PREFIX": "passage: ",
+        "EMBEDDING_API_TIMEOUT_S": "120",
     }
 
 
