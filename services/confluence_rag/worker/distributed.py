@@ -392,10 +392,19 @@ def _follow(
         time.sleep(poll_s)
 
 
+def _warm_up(components: Components) -> None:
+    """Load the model (or the embedding server's client, whose import alone takes seconds) before
+    taking batches, so that the first batch costs what the others do."""
+    try:
+        components.embedder.model.get_text_embedding("warm-up")
+    except Exception as exc:  # the server may be down now; batches retry on their own
+        log.warning("embedding warm-up failed: %s", exc)
+
+
 def run_worker(settings: Settings, argv: list[str] | None = None) -> None:
     """`confluence-rag celery-worker`: one batch at a time per process (scale with processes)."""
     app = make_celery(settings)
-    worker_context().components.embedder  # load the model before taking batches  # noqa: B018
+    _warm_up(worker_context().components)
     name = f"ingest-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     # One batch at a time, in a thread: the main thread stays free to answer pings (health checks)
     # and control messages while a batch is embedded. More throughput = more processes.
