@@ -14,6 +14,9 @@ What makes it safe:
   are deterministic (`page_id#n`) and a page's chunks are replaced as a unit, so a batch written
   twice leaves no duplicates;
 - a batch's counters are added once (a Lua script keyed by the batch number), however often it ran;
+- no batch finished for a visibility timeout: the planner publishes again the batches not yet done
+  (a message lost with a Redis restart, measured in the tests; a duplicate is skipped or rewritten
+  without harm); after three such periods (no worker at all?) the run fails, clearly;
 - Redis down: the planner waits up to BROKER_WAIT_S for it, then fails with a clear error; workers
   reconnect by themselves. Nothing was deleted and the sync point did not move, so a rerun (or the
   next scheduled sync) redoes only what is missing. With Redis persistence (compose: appendonly),
@@ -143,6 +146,9 @@ class RunStore:
         self.client.hset(self.failed, batch_no, message)
         self.client.expire(self.failed, RUN_TTL_S)
 
+    def done_batches(self) -> set[int]:
+        return {int(b) for b in self.client.smembers(self.done)}
+
     def running_batches(self) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.client.hgetall(self.running).items()}
 
@@ -178,7 +184,10 @@ def make_celery(settings: Settings) -> Celery:
         task_ignore_result=True,  # results travel through the run's counters, not a result backend
         task_acks_late=True,  # acknowledged once written: a killed worker's batch is delivered again
         task_reject_on_worker_lost=True,
-        task_acks_on_failure_or_timeout=False,  # a batch that could not report stays unacknowledged
+        # A batch that raised is acknowledged (the default): left unacknowledged it would hold the
+        # worker's only prefetch slot until restart. `index_batch` turns every failure into a retry
+        # or a recorded failure while Redis is up; when Redis is down the acknowledgement cannot
+        # reach it either, and the batch comes back after the visibility timeout.
         worker_prefetch_multiplier=1,  # a worker holds one batch at a time, the others stay queued
         broker_transport_options={
             "visibility_timeout": visibility,
@@ -196,7 +205,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
     )
-    app.task(name=TASK_NAME, bind=True)(index_batch)
+    app.task(name=TASK_NAME, bind=True, max_retries=None)(index_batch)  # retries counted in index_batch
     return app
 
 
@@ -223,7 +232,9 @@ def worker_context() -> _WorkerContext:
     return _context
 
 
-def index_batch(task: Task, run_id: str, batch_no: int, space_key: str, ids: list[str], full: bool) -> str:
+def index_batch(
+    task: Task, run_id: str, batch_no: int, space_key: str, ids: list[str], full: bool, fingerprint: dict
+) -> str:
     """One batch of a distributed run: fetch by ids, convert, chunk, embed, write (the one-process code)."""
     ctx = worker_context()
     run = RunStore(ctx.redis, run_id)
@@ -232,6 +243,14 @@ def index_batch(task: Task, run_id: str, batch_no: int, space_key: str, ids: lis
         return f"skipped: run {status or 'unknown'}"  # finished, failed or expired: nothing to do
     if run.is_done(batch_no):
         return "skipped: already done"  # delivered again after it was written
+    if ctx.components.fingerprint != fingerprint:
+        # Vectors of another model (or chunking) must never be mixed into the index.
+        run.batch_failed(
+            batch_no,
+            f"worker {ctx.name} embeds with {ctx.components.fingerprint}, the run with {fingerprint}: "
+            "give the workers the planner's EMBEDDING_* and CHUNK_* settings",
+        )
+        return "failed: settings differ"
     run.batch_started(batch_no, ctx.name)
     try:
         source = ctx.components.source(space_key)
@@ -339,10 +358,15 @@ def sync_space_distributed(
     with_redis = _RedisWait(settings, space_key)
     with_redis(lambda: run.create(space_key, len(batches), len(plan.ids)))
     app = make_celery(settings)
+
+    def publish(numbers: list[int]) -> None:
+        for batch_no in numbers:
+            args = [run.run_id, batch_no, space_key, batches[batch_no], full, components.fingerprint]
+            with_redis(lambda a=args: app.send_task(TASK_NAME, args=a))
+
     try:
-        for batch_no, ids in enumerate(batches):
-            with_redis(lambda b=batch_no, i=ids: app.send_task(TASK_NAME, args=[run.run_id, b, space_key, i, full]))
-        _follow(run, stats, len(batches), with_redis, progress, poll_s)
+        publish(list(range(len(batches))))
+        _follow(run, stats, len(batches), with_redis, progress, poll_s, settings.broker_visibility_timeout_s, publish)
     except BaseException:
         with contextlib.suppress(redis.RedisError):
             run.set_status("failed")  # the workers skip what is still queued
@@ -367,8 +391,12 @@ def _follow(
     with_redis: _RedisWait,
     progress: ProgressFn | None,
     poll_s: float,
+    stall_s: float,
+    publish: Callable[[list[int]], None],
 ) -> None:
-    """Copy the run's counters into `stats` until every batch is done; raise if one failed."""
+    """Copy the run's counters into `stats` until every batch is done; raise if one failed. When no
+    batch finished for `stall_s`, publish the missing ones again; after three such periods, raise."""
+    last_done, last_change, republished = -1, time.monotonic(), 0
     while True:
         snap = with_redis(run.snapshot)
         if snap is None:
@@ -389,6 +417,19 @@ def _follow(
             )
         if snap.batches_done >= batches:
             return
+        if snap.batches_done != last_done:
+            last_done, last_change, republished = snap.batches_done, time.monotonic(), 0
+        elif time.monotonic() - last_change > stall_s * (republished + 1):
+            if republished >= 2:
+                raise DistributedRunFailed(
+                    f"no batch finished for {stall_s * 3:.0f} s ({snap.batches_done} of {batches} done): is any "
+                    "`confluence-rag celery-worker` listening on BROKER_URL? Nothing was deleted and the sync "
+                    "point did not move."
+                )
+            missing = sorted(set(range(batches)) - with_redis(run.done_batches))
+            log.warning("run %s: no batch finished for %.0f s, publishing %d again", run.run_id, stall_s, len(missing))
+            with_redis(lambda m=missing: publish(m))
+            republished += 1
         time.sleep(poll_s)
 
 
