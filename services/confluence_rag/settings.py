@@ -8,10 +8,11 @@ Secrets are `SecretStr`: they print as `**********` and are never returned by an
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"  # the torch / onnx backends' model when EMBEDDING_MODEL is empty
@@ -134,7 +135,32 @@ class Settings(BaseSettings):
     ingest_batch_retries: int = 3
     confluence_rate_limit_per_s: float = Field(0.0, description="Requests/s shared by all workers (Redis); 0 = none")
 
-    @field_validator("confluence_spaces", "confluence_exclude_labels", mode="before")
+    # --- Sign-in (docs/security.md) -----------------------------------------------------------
+    auth_mode: Literal["none", "oidc", "proxy"] = Field(
+        "none", description="none (no sign-in), oidc (bearer tokens from OIDC_ISSUER), proxy (trusted headers)"
+    )
+    oidc_issuer: str = Field("", description="Issuer URL; discovery at <issuer>/.well-known/openid-configuration")
+    oidc_client_id: str = Field("", description="Public client id the Angular app signs in with (code + PKCE)")
+    oidc_audience: str = Field("", description="Expected `aud` of access tokens; empty = OIDC_CLIENT_ID")
+    oidc_scopes: str = Field("openid profile email offline_access", description="Scopes the web app asks for")
+    oidc_timeout_s: float = Field(5.0, description="Timeout of every call to the identity provider")
+    oidc_jwks_cache_s: int = Field(300, description="How long fetched signing keys are kept")
+    oidc_jwks_cooldown_s: float = Field(10.0, description="Least time between two refetches for unknown key ids")
+    oidc_leeway_s: int = Field(30, description="Clock skew tolerated on exp/nbf/iat")
+    auth_user_claim: str = Field("preferred_username", description="Token claim holding the Confluence principal")
+    auth_groups_claim: str = Field("groups", description="Token claim holding the user's groups")
+    groups_source: Literal["confluence", "token"] = Field(
+        "confluence", description="Where group membership for permissions comes from"
+    )
+    auth_proxy_user_header: str = "X-Forwarded-User"
+    auth_proxy_groups_header: str = "X-Forwarded-Groups"
+    auth_proxy_trusted: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")],
+        description="Addresses/CIDRs whose proxy headers are believed (comma-separated)",
+    )
+    admin_groups: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Operators' groups")
+
+    @field_validator("confluence_spaces", "confluence_exclude_labels", "admin_groups", mode="before")
     @classmethod
     def _split_spaces(cls, value: object) -> object:
         if isinstance(value, str):
@@ -146,6 +172,25 @@ class Settings(BaseSettings):
     def _empty_backend_is_default(cls, value: object) -> object:
         # EMBEDDING_BACKEND= (empty; the image sets it so when no model is baked in) = the default.
         return DEFAULT_EMBEDDING_BACKEND if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("auth_proxy_trusted", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_as_is(cls, value: str) -> str:
+        # Compared with the tokens' "iss" exactly: a trailing slash is meaningful (some issuers have one).
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.auth_mode == "oidc" and not (self.oidc_issuer and self.oidc_client_id):
+            raise ValueError("AUTH_MODE=oidc needs OIDC_ISSUER and OIDC_CLIENT_ID")
+        return self
 
     @field_validator("frontend_dir", mode="before")
     @classmethod
@@ -192,6 +237,10 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_model)
+
+    @property
+    def oidc_expected_audience(self) -> str:
+        return self.oidc_audience or self.oidc_client_id
 
     @property
     def chroma_is_remote(self) -> bool:

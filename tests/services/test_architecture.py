@@ -10,7 +10,7 @@ import grimp
 import pytest
 
 # Highest first. A layer may import any layer below it, never one above.
-LAYERS = ("cli", "api", "worker", "answering", "retrieval", "container", "sources", "ingestion", "components")
+LAYERS = ("cli", "api", "worker", "answering", "retrieval", "container", "sources", "ingestion", "components", "auth")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@ import { TestBed } from '@angular/core/testing';
 import { jsonResponse } from '../testing/fixtures';
 import { App } from './app';
 import { ApiService } from './core/api.service';
+import { AuthService } from './core/auth.service';
 import { SpacesStore } from './core/spaces.store';
 
 describe('App', () => {
@@ -78,5 +79,58 @@ describe('App', () => {
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
     await fixture.whenStable();
     expect(toggle.getAttribute('aria-expanded')).toBe('false');
+  });
+  describe('signed in (AUTH_MODE=oidc or proxy)', () => {
+    function signIn(mode: 'oidc' | 'proxy', isAdmin: boolean) {
+      const auth = TestBed.inject(AuthService);
+      auth.config.set({ mode, issuer: '', client_id: '', scopes: '', audience: '' });
+      auth.me.set({
+        authenticated: true,
+        user: 'bob',
+        display_name: 'Bob Durand',
+        groups: ['staff'],
+        is_admin: isAdmin,
+      });
+      auth.state.set('ready');
+      return auth;
+    }
+
+    it('shows who is signed in and hides the ingestion panel from non-operators', async () => {
+      signIn('oidc', false);
+      const { el } = await create();
+      expect(el.querySelector('[data-testid="user-name"]')?.textContent).toContain('Bob Durand');
+      expect(el.querySelector('[data-testid="sign-out"]')).not.toBeNull();
+      expect(el.querySelector('[data-testid="admin-toggle"]')).toBeNull();
+    });
+
+    it('offers the ingestion panel to operators, without asking for the admin token', async () => {
+      signIn('proxy', true);
+      const { el, fixture } = await create();
+      expect(el.querySelector('[data-testid="sign-out"]')).toBeNull(); // the proxy owns the session
+      const toggle = el.querySelector<HTMLButtonElement>('[data-testid="admin-toggle"]')!;
+      toggle.click();
+      await fixture.whenStable();
+      expect(el.querySelector('[data-testid="ingest-panel"]')).not.toBeNull();
+      expect(el.querySelector('[data-testid="admin-token"]')).toBeNull();
+    });
+
+    it('shows only the sign-in card when nobody is signed in, and loads nothing', async () => {
+      const auth = signIn('oidc', false);
+      auth.me.set(null);
+      auth.state.set('signed-out');
+      const { el } = await create();
+      expect(el.querySelector('[data-testid="sign-in"]')).not.toBeNull();
+      expect(el.querySelector('[data-testid="question-input"]')).toBeNull();
+      expect(el.querySelector('[data-testid="user-name"]')).toBeNull();
+      expect(TestBed.inject(ApiService).fetchImpl).not.toHaveBeenCalled();
+    });
+
+    it('after an unrenewable expiry, says so and offers to sign in again', async () => {
+      signIn('oidc', false).state.set('expired');
+      const { el } = await create();
+      expect(el.querySelector('[data-testid="sign-in-card"]')?.textContent).toContain(
+        'session a expiré',
+      );
+    });
   });
 });

@@ -1,5 +1,8 @@
 import { Component, OnInit, computed, inject, signal } from '@angular/core';
 import { IngestPanel } from './admin/ingest-panel';
+import { SignInCard } from './auth/sign-in-card';
+import { UserBadge } from './auth/user-badge';
+import { AuthService } from './core/auth.service';
 import { Chat } from './chat/chat';
 import { ConversationStore } from './core/conversation.store';
 import { I18nService } from './core/i18n.service';
@@ -14,13 +17,14 @@ type View = 'chat' | 'admin';
 /** Page shell: top bar, conversation sidebar, chat (or ingestion admin), sources panel. */
 @Component({
   selector: 'app-root',
-  imports: [Chat, ConversationList, IngestPanel, LanguageSwitch, SourcesPanel, SpaceFilter],
+  imports: [Chat, ConversationList, IngestPanel, LanguageSwitch, SignInCard, SourcesPanel, SpaceFilter, UserBadge],
   templateUrl: './app.html',
   styleUrl: './app.css',
   host: { '(document:keydown.escape)': 'closeDrawers()' },
 })
 export class App implements OnInit {
   protected readonly i18n = inject(I18nService);
+  protected readonly auth = inject(AuthService);
   private readonly store = inject(ConversationStore);
   private readonly spaces = inject(SpacesStore);
 
@@ -39,7 +43,7 @@ export class App implements OnInit {
   protected readonly sources = computed(() => this.sourcesMessage()?.sources ?? []);
 
   ngOnInit(): void {
-    void this.spaces.load();
+    if (this.auth.state() === 'ready') void this.spaces.load();
   }
 
   protected toggleView(): void {

@@ -22,6 +22,7 @@ from confluence_rag.answering.prompts import (
     says_not_found,
     system_prompt,
 )
+from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.components.vector_store import VectorStoreUnavailable
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
@@ -88,7 +89,7 @@ class ChatService:
         response = await llm.acomplete(CONDENSE_PROMPT.format(history=history, question=question))
         return response.text.strip() or question
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+    async def stream(self, request: ChatRequest, identity: Identity = ANONYMOUS) -> AsyncIterator[Event]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question = request.messages[-1].content

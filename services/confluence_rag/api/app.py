@@ -11,8 +11,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from confluence_rag.api.routers import chat, health, ingest, search
+from confluence_rag.api.routers import auth, chat, health, ingest, search
 from confluence_rag.api.services import Services
+from confluence_rag.auth.authenticator import Authenticator
 from confluence_rag.components.vector_store import VectorStoreUnavailable
 from confluence_rag.settings import Settings, get_settings
 from confluence_rag.sources.demo import DEMO_SPACE, demo_html
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    for router in (health.router, search.router, chat.router, ingest.router):
+    app.state.authenticator = Authenticator(settings)
+    for router in (health.router, auth.router, search.router, chat.router, ingest.router):
         app.include_router(router, prefix="/api")
 
     @app.exception_handler(RequestValidationError)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 
 from confluence_rag.answering.chat import ChatService
+from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
@@ -29,11 +30,13 @@ class Services:
         jobs = None if settings.worker_url else JobManager(components, settings.state_dir)
         return cls(settings, components, search, ChatService(components, search), jobs)
 
-    def filters(self, spaces: list[str] | None, labels: list[str] | None) -> SearchFilters:
+    def filters(
+        self, spaces: list[str] | None, labels: list[str] | None, identity: Identity = ANONYMOUS
+    ) -> SearchFilters:
         """Validated filters: an unknown space is a 404, not an empty answer."""
         spaces = [s.strip() for s in spaces or [] if s.strip()]
         if spaces:
-            known = {s["key"] for s in self.search.spaces()}
+            known = {s["key"] for s in self.search.spaces(identity=identity)}
             unknown = sorted(set(spaces) - known)
             if unknown:
                 indexed = ", ".join(sorted(known)) or "none"

@@ -27,6 +27,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from confluence_rag import index_schema as keys
+from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordIndex
@@ -113,13 +114,18 @@ class SearchService:
         self.keyword = keyword_index or KeywordIndex(refresh_s=self.settings.keyword_refresh_s)
         self.last_timings: dict[str, float] = {}
 
-    def spaces(self) -> list[dict]:
+    def spaces(self, identity: Identity = ANONYMOUS) -> list[dict]:
         """Spaces in the index with their page and chunk counts (kept with the keyword index)."""
         self.keyword.sync(self.components.store())
         return self.keyword.spaces()
 
     def search(
-        self, query: str, top_k: int | None = None, filters: SearchFilters | None = None, mode: str | None = None
+        self,
+        query: str,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: str | None = None,
+        identity: Identity = ANONYMOUS,
     ) -> list[Source]:
         top_k = top_k or self.settings.top_k
         filters = filters or SearchFilters()

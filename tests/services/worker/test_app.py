@@ -6,13 +6,13 @@ import time
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from confluence_rag.api.app import create_app
 from confluence_rag.worker.app import create_worker_app
 from tests.conftest import ServerThread, confluence_settings
 
 ADMIN = "admin-token-for-tests"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 
 class WorkerThread(ServerThread):
@@ -37,13 +37,19 @@ def worker_settings(fake_confluence, make_settings, chroma_server):
         confluence_spaces=["ENG", "OPS"],
         chroma_host="127.0.0.1",
         chroma_port=chroma_server.port,
+        admin_token=ADMIN,
     )
 
 
 def test_jobs_run_with_counts_and_history_survives_a_restart(worker_settings):
     with WorkerThread(create_worker_app(worker_settings)) as worker:
-        client = httpx.Client(base_url=worker.url, timeout=30)
-        assert client.get("/health").json() == {"status": "ok"}
+        assert httpx.get(worker.url + "/health").json() == {"status": "ok"}  # health is open
+        # The control API is on the compose network: no token, a bare token or a wrong one is refused.
+        for headers in ({}, {"Authorization": ADMIN}, {"Authorization": "Bearer wrong"}):
+            refused = httpx.post(worker.url + "/jobs", json={"space_key": "ENG"}, headers=headers)
+            assert refused.status_code == 401, headers
+        assert httpx.get(worker.url + "/jobs").status_code == 401
+        client = httpx.Client(base_url=worker.url, timeout=30, headers=AUTH)
         job = client.post("/jobs", json={"space_key": "ENG"})
         assert job.status_code == 202
         assert client.post("/jobs", json={"space_key": "ENG"}).status_code == 409  # one job per space
@@ -60,7 +66,7 @@ def test_jobs_run_with_counts_and_history_survives_a_restart(worker_settings):
         assert client.get("/jobs/ffff").status_code == 404
 
     with WorkerThread(create_worker_app(worker_settings)) as worker:  # a restarted worker
-        jobs = httpx.get(worker.url + "/jobs").json()["jobs"]
+        jobs = httpx.get(worker.url + "/jobs", headers=AUTH).json()["jobs"]
         assert len(jobs) == 3 and {j["status"] for j in jobs} == {"succeeded"}
 
 
@@ -69,7 +75,7 @@ def test_scheduler_syncs_every_space_by_itself(worker_settings):
     with WorkerThread(create_worker_app(settings)) as worker:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            jobs = httpx.get(worker.url + "/jobs").json()["jobs"]
+            jobs = httpx.get(worker.url + "/jobs", headers=AUTH).json()["jobs"]
             if {j["space_key"] for j in jobs if j["status"] == "succeeded"} == {"ENG", "OPS"}:
                 break
             time.sleep(0.3)
@@ -78,7 +84,7 @@ def test_scheduler_syncs_every_space_by_itself(worker_settings):
 
 def test_query_api_forwards_ingestion_control_to_the_worker(worker_settings):
     with WorkerThread(create_worker_app(worker_settings)) as worker:
-        api_settings = worker_settings.model_copy(update={"worker_url": worker.url, "admin_token": SecretStr(ADMIN)})
+        api_settings = worker_settings.model_copy(update={"worker_url": worker.url})
         with ServerThread(create_app(api_settings)) as api:
             auth = {"Authorization": f"Bearer {ADMIN}"}
             client = httpx.Client(base_url=api.url, timeout=30)
@@ -86,7 +92,7 @@ def test_query_api_forwards_ingestion_control_to_the_worker(worker_settings):
             assert job.status_code == 202, job.text
             done = _wait(client, f"/api/ingest/jobs/{job.json()['id']}", auth)
             assert done["status"] == "succeeded" and done["pages_added"] == 1
-            assert httpx.get(worker.url + f"/jobs/{done['id']}").json()["status"] == "succeeded"
+            assert httpx.get(worker.url + f"/jobs/{done['id']}", headers=AUTH).json()["status"] == "succeeded"
             results = client.post("/api/search", json={"query": "pager rotates"}).json()["results"]
             assert results[0]["title"] == "Pager duty"
     # Worker gone: a clear 503, not a 500.

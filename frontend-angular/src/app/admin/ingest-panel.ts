@@ -1,6 +1,7 @@
 import { Component, DestroyRef, InjectionToken, OnInit, computed, inject, signal } from '@angular/core';
 import { ApiError } from '../core/api-error';
 import { ApiService } from '../core/api.service';
+import { AuthService } from '../core/auth.service';
 import { ChatService } from '../core/chat.service';
 import { I18nService } from '../core/i18n.service';
 import { IngestJob } from '../core/models';
@@ -26,6 +27,9 @@ export class IngestPanel implements OnInit {
   protected readonly spaces = inject(SpacesStore);
   private readonly pollInterval = inject(INGEST_POLL_INTERVAL_MS);
 
+  private readonly auth = inject(AuthService);
+  /** Signed-in operators (ADMIN_GROUPS) use their own token; without sign-in, ADMIN_TOKEN is typed here. */
+  protected readonly needsToken = computed(() => !this.auth.me()?.is_admin);
   protected readonly token = signal(readStorage(sessionStorage, ADMIN_TOKEN_STORAGE_KEY) ?? '');
   protected readonly spaceKey = signal('');
   protected readonly full = signal(false);
@@ -39,7 +43,7 @@ export class IngestPanel implements OnInit {
     return status === 'queued' || status === 'running';
   });
   protected readonly canStart = computed(
-    () => !!this.token().trim() && !!this.spaceKey().trim() && !this.starting() && !this.running(),
+    () => (!this.needsToken() || !!this.token().trim()) && !!this.spaceKey().trim() && !this.starting() && !this.running(),
   );
 
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -53,7 +57,7 @@ export class IngestPanel implements OnInit {
   }
 
   ngOnInit(): void {
-    if (this.token()) void this.refreshJobs();
+    if (this.token() || !this.needsToken()) void this.refreshJobs();
   }
 
   protected setToken(value: string): void {
@@ -77,7 +81,7 @@ export class IngestPanel implements OnInit {
   }
 
   async refreshJobs(): Promise<void> {
-    if (!this.token().trim()) return;
+    if (!this.token().trim() && this.needsToken()) return;
     try {
       this.jobs.set(await this.api.listJobs(this.token().trim()));
       this.error.set(null);

@@ -1,5 +1,6 @@
 import { Injectable } from '@angular/core';
 import { ApiError, detailFromBody, errorFromResponse, isAbortError } from './api-error';
+import { AuthConfig, FetchInterceptor, Me } from './auth.models';
 import { ChatEvent, ChatRequest, IngestJob, SpaceInfo } from './models';
 import { SseParser } from './sse';
 
@@ -11,6 +12,17 @@ import { SseParser } from './sse';
 export class ApiService {
   /** Overridable in tests. */
   fetchImpl: typeof fetch = (...args) => fetch(...args);
+  /** Adds the signed-in user's bearer token and renews it on a 401 (set by AuthService). */
+  interceptor: FetchInterceptor | null = null;
+
+  /** Public: how to sign in. */
+  authConfig(): Promise<AuthConfig> {
+    return this.json<AuthConfig>('/api/auth/config');
+  }
+
+  me(): Promise<Me> {
+    return this.json<Me>('/api/auth/me');
+  }
 
   async spaces(): Promise<SpaceInfo[]> {
     const body = await this.json<{ spaces: SpaceInfo[] }>('/api/spaces');
@@ -89,13 +101,19 @@ export class ApiService {
     }
   }
 
-  private async send(url: string, init: RequestInit): Promise<Response> {
+  private async send(url: string, init: RequestInit, retried = false): Promise<Response> {
+    const intercept = this.interceptor && url !== '/api/auth/config' ? this.interceptor : null;
+    // An explicit Authorization (the admin token) wins over the signed-in user's token.
+    const headers = { ...(intercept ? await intercept.headers(url) : {}), ...(init.headers as Record<string, string>) };
     let response: Response;
     try {
-      response = await this.fetchImpl(url, init);
+      response = await this.fetchImpl(url, { ...init, headers });
     } catch (err) {
       if (isAbortError(err)) throw err;
       throw new ApiError(0, null, 'network');
+    }
+    if (response.status === 401 && intercept && !retried && (await intercept.unauthorized(url))) {
+      return this.send(url, init, true);
     }
     if (!response.ok) throw await errorFromResponse(response);
     return response;

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from confluence_rag.answering.chat import ChatRequest, Event, Turn
+from confluence_rag.api.auth import current_identity
 from confluence_rag.api.schemas import ChatBody
 from confluence_rag.api.services import Services, get_services
+from confluence_rag.auth.identity import Identity
 
 router = APIRouter(tags=["chat"])
 
@@ -23,10 +26,15 @@ def sse(event: str, data: dict) -> str:
     summary="Answer a conversation: server-sent events (sources, token…, done | error), or JSON",
     responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
 )
-async def chat(body: ChatBody, request: Request, services: Services = Depends(get_services)):
-    filters = await run_in_threadpool(services.filters, body.spaces, body.labels)
+async def chat(
+    body: ChatBody,
+    request: Request,
+    identity: Annotated[Identity, Depends(current_identity)],
+    services: Services = Depends(get_services),
+):
+    filters = await run_in_threadpool(services.filters, body.spaces, body.labels, identity=identity)
     chat_request = ChatRequest([Turn(m.role, m.content) for m in body.messages], body.top_k, filters)
-    events = services.chat.stream(chat_request)
+    events = services.chat.stream(chat_request, identity=identity)
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/event-stream" not in accept:
         return await _as_json(events)

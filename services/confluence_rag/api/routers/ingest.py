@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import hmac
-
 import httpx
-from fastapi import APIRouter, Depends, Header, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import JSONResponse
 
+from confluence_rag.api.auth import require_admin
 from confluence_rag.api.schemas import JobBody
-from confluence_rag.api.services import Services, get_services
+from confluence_rag.api.services import Services
 from confluence_rag.worker.jobs import JobConflict
 
 router = APIRouter(prefix="/ingest", tags=["ingestion"])
 
 
-def require_admin(
-    authorization: str = Header("", description="Bearer <ADMIN_TOKEN>"),
-    services: Services = Depends(get_services),
-) -> Services:
-    expected = services.settings.admin_token.get_secret_value()
-    if not expected:
-        raise HTTPException(403, "ingestion control is disabled: set ADMIN_TOKEN")
-    given = authorization.removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(401, "missing or wrong admin token")
-    return services
-
-
 async def _forward(services: Services, method: str, path: str, json: dict | None = None) -> JSONResponse:
+    # The worker's control API takes the admin token too: it listens on the compose network.
+    headers = {"Authorization": f"Bearer {services.settings.admin_token.get_secret_value()}"}
     try:
         async with httpx.AsyncClient(base_url=services.settings.worker_url, timeout=10) as client:
-            response = await client.request(method, path, json=json)
+            response = await client.request(method, path, json=json, headers=headers)
     except httpx.HTTPError as exc:
         raise HTTPException(503, f"ingest worker unreachable: {type(exc).__name__}") from exc
     return JSONResponse(response.json(), status_code=response.status_code)

@@ -1,0 +1,106 @@
+"""Sign-in in the browser: AUTH_MODE=oidc on the local topology (nginx + query API + worker + Chroma)
+with the OpenID Connect provider fake (tests/fakes/oidc.py) over HTTP. Debian's chromium signs in
+with authorization code + PKCE, asks a question with its bearer token, survives the access token's
+expiry (refresh token), signs out; an operator (ADMIN_GROUPS) uses the ingestion panel.
+The scenario is frontend-angular/e2e/signin.test.mjs; screenshots go to test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, subprocess_env
+from tests.e2e.test_browser import FRONTEND_DIST
+from tests.fakes.confluence import FakeConfluence, demo_space
+from tests.fakes.llm import FakeLLM
+from tests.fakes.oidc import FakeOIDCProvider
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+ADMIN = "e2e-signin-admin-token"
+ARTIFACTS = REPO / "test-artifacts" / "e2e"
+TOKEN_TTL_S = 40  # the app renews 30 s before expiry: a refresh within the test
+
+
+@pytest.fixture
+def services():
+    confluence = FakeConfluence(cloud=True, page_cap=5)
+    demo_space(confluence, "DEMO")
+    confluence.start()
+    llm = FakeLLM()
+    llm.start()
+    provider = FakeOIDCProvider(client_id="chat", access_token_ttl_s=TOKEN_TTL_S)
+    provider.start()
+    yield confluence, llm, provider
+    provider.stop()
+    confluence.stop()
+    llm.stop()
+
+
+def test_sign_in_ask_and_sign_out_in_chromium(local_stack, services):
+    if not (FRONTEND_DIST / "index.html").exists():
+        pytest.fail("frontend not built: run `make frontend-build` (make test does)")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.fail("Debian chromium missing: `make chromium-install` (make test does)")
+    confluence, llm, provider = services
+    stack = local_stack(
+        frontend_dist=FRONTEND_DIST,
+        extra_env={
+            "CONFLUENCE_URL": confluence.base_url,
+            "CONFLUENCE_USERNAME": confluence.username,
+            "CONFLUENCE_API_TOKEN": confluence.api_token,
+            "LLM_MODEL": "openai/fake-model",
+            "LLM_API_BASE": llm.api_base,
+            "LLM_API_KEY": llm.api_key,
+            "ADMIN_TOKEN": ADMIN,
+            "AUTH_MODE": "oidc",
+            "OIDC_ISSUER": provider.issuer,
+            "OIDC_CLIENT_ID": "chat",
+            "ADMIN_GROUPS": "rag-admins",
+        },
+    )
+    assert stack.up.returncode == 0, stack.up.stdout + stack.up.stderr
+    provider.client.redirect_uris.append(stack.nginx_url + "/")
+
+    # Without a token the API refuses; the admin token still drives ingestion (scripts, CLI).
+    assert httpx.post(stack.nginx_url + "/api/search", json={"query": "congés"}).status_code == 401
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    job = httpx.post(stack.nginx_url + "/api/ingest/jobs", json={"space_key": "DEMO"}, headers=auth, timeout=30)
+    assert job.status_code == 202, job.text
+    deadline = time.monotonic() + 300
+    while (state := httpx.get(f"{stack.nginx_url}/api/ingest/jobs/{job.json()['id']}", headers=auth).json())[
+        "status"
+    ] not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state["status"] == "succeeded", state
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    env = subprocess_env(
+        {
+            "E2E_BASE_URL": stack.nginx_url,
+            "E2E_OIDC_ISSUER": provider.issuer,
+            "E2E_ARTIFACTS": str(ARTIFACTS),
+            "E2E_RENEW_WAIT_MS": str((TOKEN_TTL_S - 30 + 6) * 1000),
+        }
+    )
+    run = subprocess.run(
+        ["node", "--test", "--test-concurrency=1", "e2e/signin.test.mjs"],
+        cwd=REPO / "frontend-angular",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    print(run.stdout[-6000:], run.stderr[-3000:])
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert "# pass 2" in run.stdout and "# fail 0" in run.stdout
+    assert (ARTIFACTS / "signin-2-answer.png").exists()
+    # The provider saw a code exchange and, once the access token neared expiry, a refresh.
+    grants = [r for r in provider.requests if r.startswith("POST /token")]
+    assert "POST /token authorization_code" in grants and "POST /token refresh_token" in grants, grants
+    # The question reached the LLM only after sign-in: grounded on the demo space.
+    assert llm.answer_requests
