@@ -351,7 +351,7 @@ def bench_backends(settings, texts: list[str], queries: list[str], workdir: Path
         seconds = time.perf_counter() - start
         query_ms = timed(embedder.model.get_query_embedding, queries[:100])
         if reference is None:
-            reference = vectors
+            reference, reference_name = vectors, embedder.name
         same_model = vectors.shape == reference.shape and embedder.name == reference_name
         cosines = (vectors * reference).sum(axis=1) if same_model else np.full(1, np.nan)
         out["backends"][backend] = {
@@ -363,7 +363,6 @@ def bench_backends(settings, texts: list[str], queries: list[str], workdir: Path
             "cosine_to_torch_mean": round(float(cosines.mean()), 4),
         }
         out["backends"][backend]["model"] = embedder.name
-        reference_name = reference_name or embedder.name
         say(f"[backends] {backend}: {out['backends'][backend]}")
         del embedder
     torch_rate = out["backends"]["torch"]["chunks_per_s"]

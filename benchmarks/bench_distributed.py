@@ -8,7 +8,8 @@ loaded); then one full sync is timed, planner included (listing, batches, deleti
 A one-process sync (`make ingest`: embedded Chroma, no Redis) of the same space is the baseline.
 
 Embeddings (`--embedding`):
-- `local`: the bundled CPU model inside each worker (what limits it: the machine's cores);
+- `local`: a bundled CPU model inside each worker (`--backend`, default torch: MiniLM), what limits
+  it: the machine's cores;
 - `server`: EMBEDDING_BACKEND=openai against the embedding-server fake with `--embedding-latency`
   seconds per request (default 0.4 s: a remote GPU server). Its vectors here are deterministic
   hashes, not the model's (`_TimingOnlyServer`): a GPU server's compute is small next to the
@@ -47,7 +48,7 @@ WORKER_COUNTS = (1, 2, 4)
 def _embedding(args, stack: list) -> dict[str, str]:
     """Settings (as environment variables) for the chosen embeddings; starts the fake server if needed."""
     if args.embedding == "local":
-        return {}
+        return {"EMBEDDING_BACKEND": args.backend}
     if "embedding_api_base" not in Settings.model_fields:
         raise SystemExit("--embedding server needs EMBEDDING_BACKEND=openai (not in this checkout)")
     from tests.fakes.embedding_server import MODEL_NAME, FakeEmbeddingServer
@@ -169,6 +170,7 @@ def markdown(result: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedding", choices=("local", "server"), default="local")
+    parser.add_argument("--backend", default="torch", help="EMBEDDING_BACKEND of --embedding local")
     parser.add_argument("--pages", type=int, default=128)
     parser.add_argument("--batch-pages", type=int, default=8)
     parser.add_argument("--confluence-latency", type=float, default=0.2)

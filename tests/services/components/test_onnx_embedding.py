@@ -31,7 +31,7 @@ PREFIXES = {"embedding_query_prefix": "query: ", "embedding_passage_prefix": "pa
 def onnx_dir(tmp_path_factory):
     """Both ONNX files, exported once per session from the bundled model."""
     folder = tmp_path_factory.mktemp("onnx")
-    target = onnx_model_path(Settings(_env_file=None, embedding_onnx_dir=folder), "onnx-int8")
+    target = onnx_model_path(Settings(_env_file=None, embedding_backend="onnx", embedding_onnx_dir=folder), "onnx-int8")
     ensure_onnx_model(resolve_model_path(DEFAULT_EMBEDDING_MODEL), target)
     return folder
 
@@ -57,7 +57,9 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def test_onnx_export_files_exist(onnx_dir):
-    folder = onnx_model_path(Settings(_env_file=None, embedding_onnx_dir=onnx_dir), "onnx").parent
+    folder = onnx_model_path(
+        Settings(_env_file=None, embedding_backend="onnx", embedding_onnx_dir=onnx_dir), "onnx"
+    ).parent
     assert sorted(p.name for p in folder.iterdir()) == ["model.onnx", "model_int8.onnx"]  # no temp files left
 
 
@@ -82,7 +84,7 @@ def test_onnx_int8_vectors_stay_close_to_torch(embedders):
 def test_onnx_embedder_has_the_torch_tokenizer_limits_and_dimension(embedders):
     ref, onnx = embedders["torch"], embedders["onnx"]
     assert (onnx.max_tokens, onnx.dimension) == (ref.max_tokens, ref.dimension) == (256, 384)
-    assert onnx.count_tokens(LONG) == ref.count_tokens(LONG) > 256
+    assert onnx.passage_tokens(LONG) == ref.passage_tokens(LONG) > 256
 
 
 def test_ingest_and_search_with_onnx_then_switching_backend_rebuilds(fake_confluence, make_settings, onnx_dir):

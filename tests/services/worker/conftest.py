@@ -62,6 +62,7 @@ def cluster_settings(redis_server, chroma_server, cluster_confluence, tmp_path_f
     """Settings shared by the workers and the planner of this module (a collection of its own)."""
     values = {
         **confluence_settings(cluster_confluence),
+        "embedding_backend": "torch",  # as make_settings: the fast bundled model for integration tests
         "broker_url": redis_server.url,
         "broker_visibility_timeout_s": 8.0,
         "broker_wait_s": 60.0,
