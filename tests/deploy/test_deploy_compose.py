@@ -20,9 +20,17 @@ from tests.deploy.helpers import REPO, VENV
 SERVICES = {"chroma", "redis", "query-api", "ingest-worker", "ingest-scheduler", "frontend"}
 BACKEND = ("query-api", "ingest-worker", "ingest-scheduler")
 # Variables compose interpolates that are no settings of the Python services.
-COMPOSE_ONLY = {"FRONTEND_PORT"}
+COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC"}
 # Variables of the frontend container: the nginx template's (deploy/nginx/nginx.conf.template).
-NGINX_TEMPLATE_VARS = {"NGINX_USER", "NGINX_LISTEN", "NGINX_ROOT", "API_UPSTREAM", "NGINX_PREFIX", "NGINX_LOG_DIR"}
+NGINX_TEMPLATE_VARS = {
+    "NGINX_USER",
+    "NGINX_LISTEN",
+    "NGINX_ROOT",
+    "API_UPSTREAM",
+    "NGINX_PREFIX",
+    "NGINX_LOG_DIR",
+    "CSP_CONNECT_SRC",
+}
 
 
 def env_of(service: dict) -> dict[str, str]:
