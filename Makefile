@@ -17,7 +17,7 @@ API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 export API_HOST API_PORT
 
-.PHONY: help venv lock run api worker test test-py onnx-model lint clean
+.PHONY: help venv lock run api worker test test-py onnx-model lint clean redis-install
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,12 +48,22 @@ api: venv ## Run the query API in the foreground on API_HOST:API_PORT
 worker: venv ## Run the ingest worker (scheduler + control API) in the foreground
 	$(CLI) worker
 
-test: venv chromium-install frontend-build ## Install what is missing, then run every test (Python, browser, front-end units)
+test: venv chromium-install redis-install frontend-build ## Install what is missing, then run every test (Python, browser, front-end units)
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory frontend-test
 
 test-py: venv frontend-install ## Python tests only (the API-types drift test runs the npm generator)
 	$(PY) -m pytest
+
+redis-install: ## Install Debian's redis-server (as root) for distributed ingestion and its tests
+	@if command -v redis-server >/dev/null 2>&1; then \
+		echo "redis-server is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; \
+	else \
+		echo "Please install redis-server, e.g. 'sudo apt-get install -y redis-server'" >&2; \
+		exit 1; \
+	fi
 
 onnx-model: venv ## Export the embedding model to ONNX, fp32 and int8, into EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*)
 	$(CLI) export-onnx --int8

@@ -1,16 +1,17 @@
 # Deployment targets, included by the top Makefile (docs/deployment.md).
 #   make up | down | logs [SERVICE=query-api]     the Docker Compose stack
 #   make up-local | down-local                    the same topology without Docker (loopback)
-#   make ingest SPACE=KEY [FULL=1] | make sync    ingestion, in the compose worker when it runs
+#   make ingest SPACE=KEY [FULL=1] | make sync    ingestion, in the compose ingest-scheduler when it runs
+#   make ingest-distributed SPACE=KEY WORKERS=N   one sync across N local Celery workers
 # Uses VENV and CLI from the top Makefile.
 
 COMPOSE ?= docker compose
 LOCAL_RUN_DIR ?= .run/local
 
-# Non-empty when the compose stack's ingest-worker is running (empty without a Docker engine).
-compose_worker_running = $(COMPOSE) ps --status running -q ingest-worker 2>/dev/null
+# Non-empty when the compose stack is running (its ingest-scheduler plans syncs; empty without a Docker engine).
+compose_worker_running = $(COMPOSE) ps --status running -q ingest-scheduler 2>/dev/null
 # -T when make's stdin is not a terminal (CI, scripts): docker compose exec wants a TTY otherwise.
-compose_exec = $(COMPOSE) exec $$([ -t 0 ] || echo -T) ingest-worker confluence-rag
+compose_exec = $(COMPOSE) exec $$([ -t 0 ] || echo -T) ingest-scheduler confluence-rag
 # FULL=1 (or yes/true) adds --full; FULL=0 or empty does not.
 ingest_full = $(if $(filter 1 yes true,$(FULL)),--full)
 # Indirect, so that `make -n ingest` only prints (make runs lines naming $(MAKE) even under -n).
@@ -20,7 +21,11 @@ local_stack_env = if [ -f $(LOCAL_RUN_DIR)/stack.env ]; then \
 	  echo "local stack running ($(LOCAL_RUN_DIR)): using its Chroma server and state"; \
 	  set -a; . $(LOCAL_RUN_DIR)/stack.env; set +a; fi
 
-.PHONY: up down logs up-local down-local ingest sync
+WORKERS ?= 2
+# Debian's redis-server, unless BROKER_URL names a Redis already.
+make_redis = $(if $(BROKER_URL),true,$(MAKE) --no-print-directory redis-install)
+
+.PHONY: up down logs up-local down-local ingest sync ingest-distributed
 
 up: ## Build and start the Docker Compose stack (chat page on FRONTEND_PORT, default 8080)
 	@test -f .env || echo "deploy: no .env: starting with defaults (see .env.example)" >&2
@@ -61,3 +66,11 @@ sync: ## Sync every space of CONFLUENCE_SPACES now (in the compose worker if it 
 	  echo "+ $(CLI) sync" && \
 	  $(CLI) sync; \
 	fi
+
+ingest-distributed: ## One sync of SPACE=KEY across WORKERS=N local Celery workers [FULL=1]; starts Redis/Chroma if not configured
+	@test -n "$(SPACE)" || { echo "usage: make ingest-distributed SPACE=KEY WORKERS=N [FULL=1]" >&2; exit 2; }
+	@$(make_venv) && \
+	  $(make_redis) && \
+	  $(local_stack_env) && \
+	  echo "+ $(CLI) ingest-distributed $(SPACE) --workers $(WORKERS) $(ingest_full)" && \
+	  $(CLI) ingest-distributed '$(SPACE)' --workers '$(WORKERS)' $(ingest_full)

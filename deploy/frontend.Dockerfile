@@ -31,7 +31,8 @@ ENV NGINX_ENVSUBST_OUTPUT_DIR=/etc/nginx \
     NGINX_ROOT=/usr/share/nginx/html \
     NGINX_PREFIX=/var/cache/nginx \
     NGINX_LOG_DIR=/var/log/nginx \
-    API_UPSTREAM=query-api:8000
+    API_UPSTREAM=query-api:8000 \
+    CSP_CONNECT_SRC="'self'"
 
 # Our nginx.conf does not include conf.d/; remove the stock site so nobody edits it by mistake.
 RUN rm -f /etc/nginx/conf.d/default.conf \

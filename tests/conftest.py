@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -81,6 +82,43 @@ class ChromaServer:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory) -> Iterator[ChromaServer]:
     server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+class RedisServer:
+    """redis-server with an append-only file, so a restart keeps the queue (as compose's volume does)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        from confluence_rag.worker.local_cluster import start_redis
+
+        self.proc = start_redis(self.folder, self.port, persist=True)
+
+    def stop(self) -> None:
+        from confluence_rag.worker.local_cluster import stop
+
+        stop(self.proc)
+
+
+@pytest.fixture(scope="session")
+def redis_available() -> None:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: run `make redis-install` (Debian's redis-server)")
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_available, tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
     server.stop()

@@ -3,7 +3,7 @@
 # envsubst with an explicit list of variables, so nginx's own $variables are left alone.
 #
 #   NGINX_USER=www-data NGINX_LISTEN=127.0.0.1:8080 NGINX_ROOT=/srv/chat \
-#   API_UPSTREAM=127.0.0.1:8000 NGINX_PREFIX=/run/x/nginx NGINX_LOG_DIR=/run/x/logs/nginx \
+#   API_UPSTREAM=127.0.0.1:8000 NGINX_PREFIX=/run/x/nginx NGINX_LOG_DIR=/run/x/logs/nginx CSP_CONNECT_SRC="'self'" \
 #       deploy/local/render-nginx.sh /run/x/nginx/nginx.conf
 #
 # Every variable must be set and non-empty. NGINX_TEMPLATE overrides the template path.
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 template=${NGINX_TEMPLATE:-$here/../nginx/nginx.conf.template}
 out=${1:?usage: render-nginx.sh OUTPUT}
 
-vars=(NGINX_USER NGINX_LISTEN NGINX_ROOT API_UPSTREAM NGINX_PREFIX NGINX_LOG_DIR)
+vars=(NGINX_USER NGINX_LISTEN NGINX_ROOT API_UPSTREAM NGINX_PREFIX NGINX_LOG_DIR CSP_CONNECT_SRC)
 missing=()
 for v in "${vars[@]}"; do
     if [[ -z "${!v:-}" ]]; then missing+=("$v"); else export "${v?}"; fi

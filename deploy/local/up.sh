@@ -169,8 +169,16 @@ if [[ $(id -u) == 0 ]] && ! runuser -u "$NGINX_USER" -- test -x "$NGX_DIR"; then
     die "nginx workers run as $NGINX_USER, who cannot reach $NGX_DIR (temp files); use a LOCAL_RUN_DIR outside private directories"
 fi
 
+# The page's connect-src, as the API computes it (web/headers.py browser_connect_src): the identity
+# provider's origin too with AUTH_MODE=oidc, since the browser calls it.
+if [[ -z ${CSP_CONNECT_SRC:-} ]]; then
+    CSP_CONNECT_SRC="'self'"
+    if [[ ${AUTH_MODE:-none} == oidc && -n ${OIDC_ISSUER:-} ]]; then
+        CSP_CONNECT_SRC="'self' $(sed -E 's#^([A-Za-z][A-Za-z0-9+.-]*://[^/]+).*#\1#' <<<"$OIDC_ISSUER")"
+    fi
+fi
 NGINX_USER=$NGINX_USER NGINX_LISTEN=$HOST:$NGINX_PORT NGINX_ROOT=$FRONTEND_DIST \
-    API_UPSTREAM=$HOST:$API_PORT NGINX_PREFIX=$NGX_DIR NGINX_LOG_DIR=$LOG_DIR/nginx \
+    API_UPSTREAM=$HOST:$API_PORT NGINX_PREFIX=$NGX_DIR NGINX_LOG_DIR=$LOG_DIR/nginx CSP_CONNECT_SRC=$CSP_CONNECT_SRC \
     "$ROOT_DIR/deploy/local/render-nginx.sh" "$NGX_CONF"
 NGX=("$NGINX_BIN" -p "$NGX_DIR/" -c "$NGX_CONF" -e "$NGX_ERR")
 if ! "${NGX[@]}" -t -q >>"$LOG_DIR/nginx.log" 2>&1; then

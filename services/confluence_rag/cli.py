@@ -1,4 +1,5 @@
-"""Command line: `confluence-rag api | worker | ingest SPACE | sync | export-onnx`."""
+"""Command line: `confluence-rag api | worker | celery-worker | ingest SPACE | ingest-distributed SPACE | sync |
+export-onnx`."""
 
 from __future__ import annotations
 
@@ -67,12 +68,25 @@ def worker() -> None:
     )
 
 
-def _ingest(spaces: list[str], full: bool) -> None:
+@app.command("celery-worker")
+def celery_worker() -> None:
+    """Run one Celery ingest worker on BROKER_URL (distributed ingestion); scale with processes."""
+    from confluence_rag.worker.distributed import run_worker
+
+    _logging()
+    settings = get_settings()
+    if not settings.broker_url.get_secret_value():
+        typer.secho("BROKER_URL is empty: a Celery worker needs a Redis broker", fg="red", err=True)
+        sys.exit(2)
+    run_worker(settings)
+
+
+def _ingest(spaces: list[str], full: bool, settings=None) -> None:
     from confluence_rag.container import Components
     from confluence_rag.worker.runs import ingest_space
 
     _logging()
-    components = Components(get_settings())
+    components = Components(settings or get_settings())
     failed = False
     for space in spaces:
         try:
@@ -99,6 +113,24 @@ def ingest(
 ) -> None:
     """Ingest one space in the foreground; exit code 1 on failure."""
     _ingest([space], full)
+
+
+@app.command("ingest-distributed")
+def ingest_distributed(
+    space: str = typer.Argument(..., help="Confluence space key"),
+    workers: int = typer.Option(2, "--workers", min=1, max=64, help="Celery worker processes to start"),
+    full: bool = typer.Option(False, "--full", help="re-embed every page"),
+) -> None:
+    """Ingest one space across N local Celery workers (Redis, Chroma started if not configured); exit 1 on failure."""
+    from confluence_rag.worker.local_cluster import ClusterError, LocalCluster
+
+    _logging()
+    try:
+        with LocalCluster(get_settings(), workers) as settings:
+            _ingest([space], full, settings)
+    except ClusterError as exc:
+        typer.secho(f"ingest-distributed: {exc}", fg="red", err=True)
+        sys.exit(1)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from functools import cached_property
 
 from confluence_rag.components.embedding import Embedder, build_embedder
 from confluence_rag.components.llm import build_llm
+from confluence_rag.components.rate_limit import RedisRequestBudget, connect_redis, redacted
 from confluence_rag.components.vector_store import (
     ChunkStore,
     VectorStoreUnavailable,
@@ -25,7 +26,7 @@ from confluence_rag.ingestion.chunking import PageChunker
 from confluence_rag.ingestion.indexer import Indexer, index_fingerprint
 from confluence_rag.ingestion.source import PageSource
 from confluence_rag.settings import Settings
-from confluence_rag.sources.confluence import ConfluenceClient, ConfluenceSource
+from confluence_rag.sources.confluence import ConfluenceClient, ConfluenceSource, RequestBudget
 from confluence_rag.sources.demo import DEMO_SPACE, DemoSource
 
 
@@ -97,8 +98,18 @@ class Components:
     def indexer(self) -> Indexer:
         return Indexer(self.store(), self.embedder, self.chunker)
 
+    @cached_property
+    def request_budget(self) -> RequestBudget | None:
+        """The Confluence request budget shared by all workers (with BROKER_URL), else None."""
+        url = self.settings.broker_url.get_secret_value()
+        if not url:
+            return None
+        return RedisRequestBudget(
+            connect_redis(url), self.settings.confluence_url, self.settings.confluence_rate_limit_per_s, redacted(url)
+        )
+
     def source(self, space_key: str) -> PageSource:
         """A fresh source for one sync run of `space_key`: the demo wiki, or Confluence."""
         if space_key == DEMO_SPACE and self.settings.demo_content:
             return DemoSource()
-        return ConfluenceSource(ConfluenceClient(self.settings))
+        return ConfluenceSource(ConfluenceClient(self.settings, self.request_budget))

@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     max_messages: int = 40
     max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the APIs accept (413 above)")
 
+    # --- Distributed ingestion (Celery on Redis) ---------------------------------------------
+    broker_url: SecretStr = Field(SecretStr(""), description="redis://host:6379/0; empty = one process, no Redis")
+    broker_visibility_timeout_s: float = Field(3600.0, description="A batch unacknowledged this long is redelivered")
+    broker_wait_s: float = Field(300.0, description="How long a run waits for an unreachable Redis before failing")
+    ingest_batch_pages: int = Field(32, description="Page ids per distributed batch (one task)")
+    ingest_batch_retries: int = 3
+    confluence_rate_limit_per_s: float = Field(0.0, description="Requests/s shared by all workers (Redis); 0 = none")
+
     # --- Sign-in (docs/security.md) -----------------------------------------------------------
     auth_mode: Literal["none", "oidc", "proxy"] = Field(
         "none", description="none (no sign-in), oidc (bearer tokens from OIDC_ISSUER), proxy (trusted headers)"

@@ -11,17 +11,26 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import AliasChoices
 
 from confluence_rag.settings import Settings
 from tests.deploy.helpers import REPO, VENV
 
-SERVICES = {"chroma", "query-api", "ingest-worker", "frontend"}
-BACKEND = ("query-api", "ingest-worker")
+SERVICES = {"chroma", "redis", "query-api", "ingest-worker", "ingest-scheduler", "frontend"}
+BACKEND = ("query-api", "ingest-worker", "ingest-scheduler")
 # Variables compose interpolates that are no settings of the Python services.
-COMPOSE_ONLY = {"FRONTEND_PORT"}
+COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC"}
 # Variables of the frontend container: the nginx template's (deploy/nginx/nginx.conf.template).
-NGINX_TEMPLATE_VARS = {"NGINX_USER", "NGINX_LISTEN", "NGINX_ROOT", "API_UPSTREAM", "NGINX_PREFIX", "NGINX_LOG_DIR"}
+NGINX_TEMPLATE_VARS = {
+    "NGINX_USER",
+    "NGINX_LISTEN",
+    "NGINX_ROOT",
+    "API_UPSTREAM",
+    "NGINX_PREFIX",
+    "NGINX_LOG_DIR",
+    "CSP_CONNECT_SRC",
+}
 
 
 def env_of(service: dict) -> dict[str, str]:
@@ -58,7 +67,7 @@ def interpolated_names() -> set[str]:
     return set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text)) | set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
-def test_the_four_services(compose):
+def test_the_services(compose):
     assert set(compose["services"]) == SERVICES
 
 
@@ -97,7 +106,9 @@ def test_healthchecks_probe_the_health_endpoints(compose):
     svcs = compose["services"]
     assert any("/api/v2/heartbeat" in part for part in svcs["chroma"]["healthcheck"]["test"])
     assert any("127.0.0.1:8000/api/health" in part for part in svcs["query-api"]["healthcheck"]["test"])
-    assert any("127.0.0.1:8001/health" in part for part in svcs["ingest-worker"]["healthcheck"]["test"])
+    assert any("127.0.0.1:8001/health" in part for part in svcs["ingest-scheduler"]["healthcheck"]["test"])
+    assert any("control.ping" in part for part in svcs["ingest-worker"]["healthcheck"]["test"])
+    assert svcs["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     assert any("/healthz" in part for part in svcs["frontend"]["healthcheck"]["test"])
     # The chroma image has no curl/wget/python (only bash); the backend image has no curl.
     assert svcs["chroma"]["healthcheck"]["test"][1] == "/bin/bash"
@@ -106,21 +117,30 @@ def test_healthchecks_probe_the_health_endpoints(compose):
 
 
 def test_volumes_declared_and_mounted(compose):
-    assert set(compose["volumes"]) >= {"chroma-data", "worker-state"}
+    assert set(compose["volumes"]) >= {"chroma-data", "worker-state", "redis-data"}
     svcs = compose["services"]
     assert "chroma-data:/data" in svcs["chroma"]["volumes"]
-    state_dir = env_of(svcs["ingest-worker"])["STATE_DIR"]
-    assert f"worker-state:{state_dir}" in svcs["ingest-worker"]["volumes"]
-    # The query API is stateless (replicas): no volume.
+    state_dir = env_of(svcs["ingest-scheduler"])["STATE_DIR"]
+    assert f"worker-state:{state_dir}" in svcs["ingest-scheduler"]["volumes"]
+    # Redis keeps its append-only file (queued batches, run counters) across restarts.
+    assert "redis-data:/data" in svcs["redis"]["volumes"]
+    assert "--appendonly" in svcs["redis"]["command"]
+    # The query API and the Celery workers are stateless (replicas): no volume.
     assert not svcs["query-api"].get("volumes")
+    assert not svcs["ingest-worker"].get("volumes")
 
 
 def test_services_reach_each_other_by_name(compose):
     svcs = compose["services"]
-    api, worker, frontend = (env_of(svcs[n]) for n in ("query-api", "ingest-worker", "frontend"))
-    assert api["CHROMA_HOST"] == "chroma" and worker["CHROMA_HOST"] == "chroma"
-    assert api["CHROMA_PORT"] == worker["CHROMA_PORT"] == "8000"  # the chroma image listens on 8000
-    assert api["WORKER_URL"] == f"http://ingest-worker:{worker['WORKER_PORT']}"
+    api, worker, frontend = (env_of(svcs[n]) for n in ("query-api", "ingest-scheduler", "frontend"))
+    celery = env_of(svcs["ingest-worker"])
+    assert api["CHROMA_HOST"] == worker["CHROMA_HOST"] == celery["CHROMA_HOST"] == "chroma"
+    # the chroma image listens on 8000
+    assert api["CHROMA_PORT"] == worker["CHROMA_PORT"] == celery["CHROMA_PORT"] == "8000"
+    assert api["WORKER_URL"] == f"http://ingest-scheduler:{worker['WORKER_PORT']}"
+    # The planner and the workers share one broker, by service name (redis listens on 6379).
+    assert worker["BROKER_URL"] == celery["BROKER_URL"] == "redis://redis:6379/0"
+    assert "BROKER_URL" not in api
     assert frontend["API_UPSTREAM"] == f"query-api:{api['API_PORT']}"
     # Listening on all interfaces inside the container, or nothing else could reach them.
     assert api["API_HOST"] == "0.0.0.0" and worker["WORKER_HOST"] == "0.0.0.0"
@@ -128,22 +148,24 @@ def test_services_reach_each_other_by_name(compose):
 
 def test_backend_services_share_one_image(compose):
     svcs = compose["services"]
-    api, worker = svcs["query-api"], svcs["ingest-worker"]
-    assert api["image"] == worker["image"]
-    for svc in (api, worker):
+    api, worker, celery = svcs["query-api"], svcs["ingest-scheduler"], svcs["ingest-worker"]
+    assert api["image"] == worker["image"] == celery["image"]
+    for svc in (api, worker, celery):
         assert svc["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
         assert {"path": ".env", "required": False} in svc["env_file"]
-    assert api["command"] == ["api"] and worker["command"] == ["worker"]
+    assert api["command"] == ["api"] and worker["command"] == ["worker"] and celery["command"] == ["celery-worker"]
     assert svcs["frontend"]["build"] == {"context": ".", "dockerfile": "deploy/frontend.Dockerfile"}
-    for name in ("chroma", "frontend"):
+    for name in ("chroma", "redis", "frontend"):
         assert "env_file" not in svcs[name], f"{name} must not receive the secrets in .env"
 
 
 def test_start_order_waits_for_health(compose):
     svcs = compose["services"]
-    assert svcs["ingest-worker"]["depends_on"]["chroma"]["condition"] == "service_healthy"
+    for name in ("ingest-worker", "ingest-scheduler"):
+        assert svcs[name]["depends_on"]["chroma"]["condition"] == "service_healthy"
+        assert svcs[name]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert svcs["query-api"]["depends_on"]["chroma"]["condition"] == "service_healthy"
-    assert svcs["query-api"]["depends_on"]["ingest-worker"]["condition"] == "service_started"
+    assert svcs["query-api"]["depends_on"]["ingest-scheduler"]["condition"] == "service_started"
     assert svcs["frontend"]["depends_on"]["query-api"]["condition"] == "service_healthy"
 
 
@@ -168,6 +190,43 @@ def test_frontend_variables_are_the_nginx_template_variables(compose):
     assert set(env_of(compose["services"]["frontend"])) <= NGINX_TEMPLATE_VARS
     template = (REPO / "deploy/nginx/nginx.conf.template").read_text(encoding="utf-8")
     assert set(re.findall(r"\$\{([A-Z_]+)\}", template)) == NGINX_TEMPLATE_VARS
+
+
+def test_workers_and_api_replicas_scale_the_scheduler_does_not(compose):
+    """`docker compose up -d --scale ingest-worker=4 --scale query-api=3` works: no fixed names or ports."""
+    svcs = compose["services"]
+    for name in ("ingest-worker", "query-api"):
+        assert "container_name" not in svcs[name] and "hostname" not in svcs[name], name
+        assert not svcs[name].get("ports"), name
+    assert svcs["query-api"]["deploy"]["replicas"] >= 2
+    # One planner/scheduler however many workers: scheduled syncs run once.
+    assert svcs["ingest-scheduler"].get("deploy", {}).get("replicas", 1) == 1
+    assert env_of(svcs["ingest-worker"]).get("SYNC_INTERVAL_MINUTES", "") in ("", "0")
+    assert "redis" not in {name for name, svc in svcs.items() if svc.get("ports")}
+
+
+def test_nginx_balances_over_every_api_replica(compose):
+    """The upstream is the service name: Docker's DNS answers every replica, nginx round-robins them."""
+    assert env_of(compose["services"]["frontend"])["API_UPSTREAM"] == "query-api:8000"
+    template = (REPO / "deploy/nginx/nginx.conf.template").read_text(encoding="utf-8")
+    assert re.search(r"upstream query_api \{\s*server \$\{API_UPSTREAM\};", template)
+    assert "proxy_pass http://query_api;" in template
+
+
+def test_gpu_override_serves_embeddings_to_workers_and_replicas():
+    with open(REPO / "deploy/compose.embeddings-gpu.yml", encoding="utf-8") as f:
+        gpu = yaml.safe_load(f)
+    svcs = gpu["services"]
+    tei = svcs["embeddings"]
+    assert tei["image"].startswith("ghcr.io/huggingface/text-embeddings-inference:")
+    assert not tei["image"].endswith(":latest") and not tei.get("ports")
+    assert tei["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    assert tei["healthcheck"]["test"][0] == "CMD"
+    # Every backend service, the scheduler included: its index fingerprint must be the workers'.
+    for name in BACKEND:
+        env = env_of(svcs[name])
+        assert env["EMBEDDING_BACKEND"] == "openai" and env["EMBEDDING_API_BASE"] == "http://embeddings:80/v1", name
+        assert svcs[name]["depends_on"]["embeddings"]["condition"] == "service_healthy", name
 
 
 def compose_cli() -> list[str] | None:

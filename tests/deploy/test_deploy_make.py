@@ -75,17 +75,29 @@ def test_local_ingest_targets_the_running_local_stack(fakes):
     assert recorded(fakes) == ["local ingest RH CHROMA_PORT=18100"]
 
 
-def test_ingest_and_sync_go_to_the_compose_worker_when_it_runs(fakes):
+def test_ingest_and_sync_go_to_the_compose_scheduler_when_it_runs(fakes):
     (fakes["dir"] / "running").touch()
     assert make(fakes, "ingest", "SPACE=RH", "FULL=1").returncode == 0
     assert make(fakes, "sync").returncode == 0
     # stdin is not a terminal here: -T, so that `docker compose exec` does not ask for a TTY.
     assert recorded(fakes) == [
-        "compose exec -T ingest-worker confluence-rag ingest RH --full",
-        "compose exec -T ingest-worker confluence-rag sync",
+        "compose exec -T ingest-scheduler confluence-rag ingest RH --full",
+        "compose exec -T ingest-scheduler confluence-rag sync",
     ]
 
 
 def test_a_failing_ingestion_fails_make(fakes):
     fakes["cli"].write_text("#!/bin/bash\nexit 1\n")
     assert make(fakes, "ingest", "SPACE=RH").returncode != 0
+
+
+def test_ingest_distributed_runs_the_cli_with_its_workers(fakes):
+    assert make(fakes, "ingest-distributed").returncode == 2
+    assert make(fakes, "ingest-distributed", "SPACE=RH", "WORKERS=4", "BROKER_URL=redis://r:6379/0").returncode == 0
+    assert make(fakes, "ingest-distributed", "SPACE=RH", "FULL=1", "BROKER_URL=redis://r:6379/0").returncode == 0
+    assert recorded(fakes) == [
+        "local ingest-distributed RH --workers 4 CHROMA_PORT=unset",
+        "local ingest-distributed RH --workers 2 --full CHROMA_PORT=unset",
+    ]
+    fakes["cli"].write_text("#!/bin/bash\nexit 1\n")
+    assert make(fakes, "ingest-distributed", "SPACE=RH", "BROKER_URL=redis://r:6379/0").returncode != 0

@@ -30,7 +30,7 @@ from tests.deploy.helpers import (
 
 TEMPLATE = DEPLOY / "nginx" / "nginx.conf.template"
 FAKE_BACKEND = Path(__file__).with_name("fake_backend.py")
-VARS = ("NGINX_USER", "NGINX_LISTEN", "NGINX_ROOT", "API_UPSTREAM", "NGINX_PREFIX", "NGINX_LOG_DIR")
+VARS = ("NGINX_USER", "NGINX_LISTEN", "NGINX_ROOT", "API_UPSTREAM", "NGINX_PREFIX", "NGINX_LOG_DIR", "CSP_CONNECT_SRC")
 HASHED_JS = "main-ABCD2345.js"
 
 
@@ -57,6 +57,7 @@ def local_values(base: Path, listen: str, upstream: str, root: Path) -> dict[str
         "API_UPSTREAM": upstream,
         "NGINX_PREFIX": str(base / "nginx"),
         "NGINX_LOG_DIR": str(base / "logs"),
+        "CSP_CONNECT_SRC": "'self'",
     }
 
 

@@ -8,6 +8,8 @@
 - 401 (text/plain), 403 (JSON), 404 for missing or restricted content, 400 for bad CQL.
 - Failure injection: `fail_next(status, times, retry_after=…)` answers the next requests with that
   status (429/503 with Retry-After, 500…), or `delay` them to provoke timeouts.
+- `latency_s`: every request waits that long first (a remote Confluence, for benchmarks);
+  `request_times` holds (monotonic time, path) of every request, to check a rate budget.
 - Content can change between runs: add, edit, delete, move, relabel, restrict pages.
 - Read permissions (shared/research/confluence_permissions.md §2, §5 "Fake checklist"): users and
   groups (nested groups resolved in member listings), space view grants (users, groups, anonymous),
@@ -134,6 +136,8 @@ class FakeConfluence:
         self.attachments: dict[str, FakeAttachment] = {}
         self.failures: list[Failure] = []
         self.requests: list[str] = []
+        self.request_times: list[tuple[float, str]] = []
+        self.latency_s = 0.0
         self._lock = threading.Lock()
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
@@ -658,6 +662,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         fake = self.owner
         fake.requests.append(self.path)
+        fake.request_times.append((time.monotonic(), self.path))
+        if fake.latency_s:
+            time.sleep(fake.latency_s)
         if self._injected_failure():
             return
         if not self._authorized():
@@ -1024,6 +1031,44 @@ def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:
         "vacation": vacation,
         "oncall": oncall,
     }
+
+
+WORDS = [
+    "déploiement",
+    "astreinte",
+    "sauvegarde",
+    "incident",
+    "réseau",
+    "facture",
+    "congés",
+    "procédure",
+    "serveur",
+    "client",
+    "contrat",
+    "deployment",
+    "rollback",
+    "pipeline",
+    "backup",
+    "network",
+    "invoice",
+    "holiday",
+    "procedure",
+    "server",
+    "customer",
+    "contract",
+]
+
+
+def generated_space(fake: FakeConfluence, key: str, pages: int) -> None:
+    """`pages` deterministic pages under one root, one to three chunks each."""
+    fake.add_space(key, f"Space {key}")
+    root = fake.add_page(key, f"{key} home", f"<h1 id='{key}-home'>Home</h1><p>Index of space {key}.</p>")
+    for n in range(pages - 1):
+        paragraphs = []
+        for p in range(1 + n % 3):
+            words = " ".join(WORDS[(n * 7 + p * 3 + i) % len(WORDS)] for i in range(120))
+            paragraphs.append(f"<h2 id='s{p}'>Section {p} of page {n}</h2><p>Page {n} of {key}. {words}.</p>")
+        fake.add_page(key, f"{key} page {n:03d}", "".join(paragraphs), parent=root.id, labels=[f"l{n % 4}"])
 
 
 def demo_space(fake: FakeConfluence, key: str = "DEMO") -> None:

@@ -22,7 +22,7 @@ from confluence_rag.settings import Settings, get_settings
 from confluence_rag.sources.demo import DEMO_SPACE, demo_html
 from confluence_rag.web.docs import mount_docs
 from confluence_rag.web.errors import install_error_handlers
-from confluence_rag.web.headers import install_security_headers
+from confluence_rag.web.headers import browser_connect_src, install_security_headers
 from confluence_rag.web.limits import install_body_limit
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
-    install_security_headers(app)
+    install_security_headers(app, browser_connect_src(settings))
 
     async def store_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("vector store unavailable: %s", type(exc).__name__)

@@ -107,11 +107,13 @@ class Indexer:
         # tells us which pages are unchanged.
         self.pipeline = IngestionPipeline(transformations=[chunker, ByLength(), embedder.model], disable_cache=True)
 
-    def indexed_pages(self, space_key: str) -> dict[str, IndexedPage]:
-        """What the index holds for a space: page_id → content hash and listing signature."""
-        got = self.store.collection.get(
-            where={"$and": [{keys.SPACE_KEY: space_key}, {keys.CHUNK_INDEX: 0}]}, include=["metadatas"]
-        )
+    def indexed_pages(self, space_key: str, ids: list[str] | None = None) -> dict[str, IndexedPage]:
+        """What the index holds for a space (or for the pages `ids` of it): page_id → content hash and
+        listing signature."""
+        where: list[dict] = [{keys.SPACE_KEY: space_key}, {keys.CHUNK_INDEX: 0}]
+        if ids is not None:
+            where.append({keys.PAGE_ID: {"$in": list(ids)}})
+        got = self.store.collection.get(where={"$and": where}, include=["metadatas"])
         return {
             m[keys.PAGE_ID]: IndexedPage(m.get(keys.PAGE_HASH, ""), m.get(keys.LISTING_SIG, ""))
             for m in got["metadatas"]
@@ -136,6 +138,7 @@ class Indexer:
         keep: set[str] | None = None,
         progress: ProgressFn | None = None,
         total_hint: Callable[[], int | None] | None = None,
+        batch_ids: list[str] | None = None,
         access: SpaceAccess | None = None,
     ) -> SyncStats:
         """Index `pages` of one space, re-embedding only what changed.
@@ -143,9 +146,13 @@ class Indexer:
         Afterwards every indexed page of the space that is neither in `keep` nor among `pages` is
         deleted; `keep=None` means "`pages` is the whole space" (a full run). With `access`, every
         written chunk carries its page's read access (outside the content hash).
+        With `batch_ids` (one batch of a distributed run: `pages` are among these ids) only those
+        pages are looked up in the index and nothing is deleted: the run deletes once every batch
+        has succeeded.
         """
         stats = SyncStats()
-        known = {page_id: entry.page_hash for page_id, entry in self.indexed_pages(space_key).items()}
+        indexed = self.indexed_pages(space_key, batch_ids) if batch_ids is not None else self.indexed_pages(space_key)
+        known = {page_id: entry.page_hash for page_id, entry in indexed.items()}
         seen: set[str] = set()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-write") as writer:
             writing: Future | None = None
@@ -175,7 +182,8 @@ class Indexer:
                 writing = writer.submit(self._write, todo, nodes, len(batch), stats, progress)
             if writing:
                 writing.result()
-        stats.pages_deleted = self.delete_pages(space_key, set(known) - seen - (keep or set()))
+        if batch_ids is None:
+            stats.pages_deleted = self.delete_pages(space_key, set(known) - seen - (keep or set()))
         if progress:
             progress(stats)
         return stats

@@ -1,8 +1,9 @@
 """What the sync needs from a content source, in the spirit of Onyx's connector interfaces.
 
 A source lists a space cheaply (ids and listing signatures, no bodies), fetches what changed since a
-moment, and fetches given ids. The sync planner (`sync.py`) and the indexer depend on this interface
-only: a new source (another wiki, a file share) is a new class, and the pipeline does not change.
+moment (or only names it, `changed_ids`, for a distributed sync that plans by ids), and fetches given
+ids. The sync planner (`sync.py`) and the indexer depend on this interface only: a new source
+(another wiki, a file share) is a new class, and the pipeline does not change.
 Implementations: `sources.confluence.ConfluenceSource` (the REST API) and `sources.demo.DemoSource`
 (the French demo wiki shipped with the package).
 
@@ -52,6 +53,10 @@ class PageSource(ABC):
     @abstractmethod
     def changed_since(self, space_key: str, since: datetime) -> Iterator[Page]:
         """Items modified at or after `since`, with bodies (may repeat a few older ones)."""
+
+    @abstractmethod
+    def changed_ids(self, space_key: str, since: datetime) -> set[str]:
+        """Ids of the items `changed_since` would yield, without bodies (a distributed sync plans by ids)."""
 
     @abstractmethod
     def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:

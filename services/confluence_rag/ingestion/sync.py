@@ -107,6 +107,38 @@ def plan_sync(
     return SyncPlan("incremental", pages(), keep=set(listing), in_scope=len(listing), to_fetch_hint=len(stale))
 
 
+@dataclass
+class IdPlan:
+    """A sync planned by ids (a distributed run): which ids to fetch, which to keep."""
+
+    mode: str  # full | incremental
+    ids: list[str]  # to fetch and index, in a stable order
+    keep: set[str]  # every id in scope: indexed pages outside it are deleted once all batches succeeded
+
+
+def plan_ids(
+    source: PageSource,
+    indexer: Indexer,
+    state: SyncState,
+    space_key: str,
+    *,
+    full: bool,
+    fingerprint: str,
+    overlap: timedelta,
+) -> IdPlan:
+    """The same decisions as `plan_sync`, from the cheap listing only: a full sync fetches every id in
+    scope, an incremental one the ids modified since the last sync point plus those whose listing
+    differs from the index."""
+    listing = source.listing(space_key)
+    since = state.last_success(space_key)
+    if full or since is None or state.fingerprint(space_key) != fingerprint:
+        return IdPlan("full", sorted(listing), set(listing))
+    indexed = indexer.indexed_pages(space_key)
+    stale = {i for i, sig in listing.items() if i not in indexed or indexed[i].listing_sig != sig}
+    changed = source.changed_ids(space_key, since - overlap) & set(listing)
+    return IdPlan("incremental", sorted(stale | changed), set(listing))
+
+
 def sync_space(
     source: PageSource,
     indexer: Indexer,

@@ -11,6 +11,9 @@ Workarounds, each measured in `shared/research/confluence.md`:
   Retry-After). We switch that off and mount a urllib3 `Retry` that honours Retry-After (seconds or
   date) up to a cap, backs off exponentially, retries 5xx and timeouts, and gives up after
   CONFLUENCE_MAX_RETRIES.
+- Several ingest workers share one request-rate budget (`RequestBudget`, kept in Redis by
+  `components.rate_limit`): every attempt, retries included, takes a token first, and a 429 pushes
+  back every worker, not only the one that got it. Without a budget nothing changes.
 - The reader picks Bearer for `api_token`, which Cloud treats as anonymous: Cloud API tokens go as
   Basic user:token, Server/DC personal access tokens as Bearer.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -56,17 +59,40 @@ class ConfluenceUnreachable(ConfluenceError):
     """No answer from Confluence (refused, timed out, DNS): not a statement about any space."""
 
 
-class CappedRetry(Retry):
-    """urllib3 Retry whose Retry-After wait is capped (a server may ask for hours)."""
+class RequestBudget(Protocol):
+    """A request-rate budget shared by every process that calls Confluence."""
 
-    def __init__(self, *args: Any, max_retry_after: float = 60.0, **kwargs: Any):
+    def acquire(self) -> None:
+        """Block until one more request may be sent."""
+
+    def back_off(self, seconds: float) -> None:
+        """Confluence said 429: nobody sends anything for `seconds`."""
+
+
+class CappedRetry(Retry):
+    """urllib3 Retry whose Retry-After wait is capped (a server may ask for hours).
+
+    With a `budget`, a 429 is reported to it (every sharer of the budget waits) and each retry
+    takes a token like a first attempt.
+    """
+
+    def __init__(self, *args: Any, max_retry_after: float = 60.0, budget: RequestBudget | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.max_retry_after = max_retry_after
+        self.budget = budget
 
     def new(self, **kw: Any) -> CappedRetry:
         retry = super().new(**kw)
         retry.max_retry_after = self.max_retry_after
+        retry.budget = self.budget
         return retry
+
+    def sleep(self, response: Any = None) -> None:
+        if self.budget is not None and response is not None and response.status == 429:
+            self.budget.back_off(self.get_retry_after(response) or self.get_backoff_time() or 1.0)
+        super().sleep(response)
+        if self.budget is not None:
+            self.budget.acquire()
 
     def parse_retry_after(self, retry_after: str) -> float:
         # urllib3 accepts seconds or an HTTP-date; an unparsable value waits one second.
@@ -75,6 +101,19 @@ class CappedRetry(Retry):
         except Exception:
             seconds = 1.0
         return min(seconds, self.max_retry_after)
+
+
+class BudgetedAdapter(HTTPAdapter):
+    """Takes a token of the shared budget before each request (retries take theirs in CappedRetry)."""
+
+    def __init__(self, budget: RequestBudget | None = None, **kwargs: Any):
+        self.budget = budget
+        super().__init__(**kwargs)
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.budget is not None:
+            self.budget.acquire()
+        return super().send(request, *args, **kwargs)
 
 
 def _auth_kwargs(settings: Settings) -> dict[str, str]:
@@ -93,7 +132,7 @@ def _auth_kwargs(settings: Settings) -> dict[str, str]:
 class ConfluenceClient:
     """Reads pages of a space, with the metadata the index needs, through ConfluenceReader's client."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, budget: RequestBudget | None = None):
         if not settings.confluence_url:
             raise ConfluenceError(
                 "CONFLUENCE_URL is not set (base URL with context path, e.g. https://example.atlassian.net/wiki)."
@@ -126,8 +165,9 @@ class ConfluenceClient:
             respect_retry_after_header=True,
             raise_on_status=False,
             max_retry_after=settings.confluence_max_backoff_s,
+            budget=budget,
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = BudgetedAdapter(budget, max_retries=retry)
         self.api._session.mount("http://", adapter)
         self.api._session.mount("https://", adapter)
 
@@ -249,9 +289,10 @@ class ConfluenceClient:
                 out[str(raw["id"])] = self._attachment_signature(raw)
         return out
 
-    def iter_attachments(self, cql: str, space_key: str, page_ids: set[str]) -> Iterator[Page]:
+    def iter_attachments(self, cql: str, space_key: str, page_ids: set[str] | None) -> Iterator[Page]:
+        """Attachments of the pages `page_ids` (None: of any page, the caller chose the ids)."""
         for raw in self.search(cql, expand=ATTACHMENT_EXPAND):
-            if str((raw.get("container") or {}).get("id")) in page_ids:
+            if page_ids is None or str((raw.get("container") or {}).get("id")) in page_ids:
                 page = self.to_attachment(raw, space_key)
                 if page is not None:
                     yield page
@@ -260,7 +301,20 @@ class ConfluenceClient:
         cql = f'{self.scope_cql(space_key, "attachment")} AND lastmodified >= "{self.cql_date(since)}"'
         return self.iter_attachments(cql, space_key, page_ids)
 
-    def iter_attachments_by_id(self, ids: list[str], space_key: str, page_ids: set[str]) -> Iterator[Page]:
+    def changed_ids(self, space_key: str, since: datetime, page_ids: set[str] | None) -> set[str]:
+        """Ids of the pages (and, with `page_ids`, their attachments) modified since, without bodies."""
+        after = f'lastmodified >= "{self.cql_date(since)}"'
+        out = {str(raw["id"]) for raw in self.search(f"{self.scope_cql(space_key)} AND {after}", expand=None)}
+        if page_ids is not None:
+            cql = f"{self.scope_cql(space_key, 'attachment')} AND {after}"
+            out |= {
+                str(raw["id"])
+                for raw in self.search(cql, expand="container")
+                if str((raw.get("container") or {}).get("id")) in page_ids
+            }
+        return out
+
+    def iter_attachments_by_id(self, ids: list[str], space_key: str, page_ids: set[str] | None) -> Iterator[Page]:
         for start in range(0, len(ids), ID_BATCH):
             batch = ", ".join(ids[start : start + ID_BATCH])
             yield from self.iter_attachments(
@@ -331,7 +385,9 @@ class ConfluenceSource(PageSource):
     def __init__(self, client: ConfluenceClient):
         self.client = client
         self.with_attachments = client.settings.confluence_include_attachments
-        self._page_ids: set[str] = set()  # pages in scope, from this run's listing or full fetch
+        # Pages in scope, from this run's listing or full fetch. None: this source did not list (a
+        # distributed worker fetching the ids a planner chose), so attachments asked by id are kept.
+        self._page_ids: set[str] | None = None
         self._items: dict[str, list[dict]] = {}  # this run's body-less listing per space (read once)
 
     def _listing_items(self, space_key: str) -> list[dict]:
@@ -359,9 +415,10 @@ class ConfluenceSource(PageSource):
         return out
 
     def all_pages(self, space_key: str) -> Iterator[Page]:
-        self._page_ids = set()
+        page_ids: set[str] = set()
+        self._page_ids = page_ids
         for page in self.client.iter_space_pages(space_key):
-            self._page_ids.add(page.page_id)
+            page_ids.add(page.page_id)
             yield page
         if self.with_attachments:
             cql = self.client.scope_cql(space_key, "attachment")
@@ -370,7 +427,10 @@ class ConfluenceSource(PageSource):
     def changed_since(self, space_key: str, since: datetime) -> Iterator[Page]:
         yield from self.client.iter_changed_pages(space_key, since)
         if self.with_attachments:
-            yield from self.client.iter_changed_attachments(space_key, since, self._page_ids)
+            yield from self.client.iter_changed_attachments(space_key, since, self._page_ids or set())
+
+    def changed_ids(self, space_key: str, since: datetime) -> set[str]:
+        return self.client.changed_ids(space_key, since, (self._page_ids or set()) if self.with_attachments else None)
 
     def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:
         found: set[str] = set()

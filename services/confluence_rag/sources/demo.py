@@ -73,6 +73,9 @@ class DemoSource(PageSource):
     def changed_since(self, space_key: str, since: datetime) -> Iterator[Page]:
         return (p for p in demo_pages() if datetime.fromisoformat(p.last_modified) >= since)
 
+    def changed_ids(self, space_key: str, since: datetime) -> set[str]:
+        return {p.page_id for p in self.changed_since(space_key, since)}
+
     def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:
         wanted = set(ids)
         return (p for p in demo_pages() if p.page_id in wanted)

@@ -1,9 +1,14 @@
-"""One ingestion run of one space: the unit that `make ingest`, the worker and jobs all call."""
+"""One ingestion run of one space: the unit that `make ingest`, the worker and jobs all call.
+
+With BROKER_URL the run's batches are done by the Celery workers (`distributed.py`); the planning,
+the indexing code and the result are the same.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 
 from tqdm import tqdm
 
@@ -45,7 +50,12 @@ def ingest_space(
     try:
         source = components.source(space_key)
         scope = json.dumps([components.fingerprint, source.scope(space_key)], sort_keys=True)
-        mode, stats = sync_space(
+        sync = sync_space
+        if components.settings.broker_url.get_secret_value():
+            from confluence_rag.worker.distributed import sync_space_distributed
+
+            sync = partial(sync_space_distributed, components)
+        mode, stats = sync(
             source,
             indexer,
             SyncState(components.settings.state_dir),
