@@ -1,6 +1,6 @@
 # Retrieval quality and performance measurements (included by the top Makefile).
 # Neither is part of `make test`: they take minutes. Data is read from ../shared/data at run time.
-.PHONY: eval bench bench-distributed bench-keyword
+.PHONY: eval bench bench-distributed bench-keyword bench-permissions
 
 EVAL_ARGS ?=
 BENCH_ARGS ?=
@@ -11,7 +11,11 @@ eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_e
 
 bench: venv ## Performance: ingestion and search throughput, latency, memory (~10 min; BENCH_ARGS="--pages 200")
 	$(PY) -m benchmarks.bench $(BENCH_ARGS)
+	$(PY) -m benchmarks.permissions
 	$(MAKE) --no-print-directory bench-distributed
+
+bench-permissions: venv ## Search p50 with vs without permission filtering, 1,650 pages / 13,200 chunks, user in 20 groups (~3 min)
+	$(PY) -m benchmarks.permissions
 
 bench-distributed: venv redis-install ## Distributed ingestion pages/s, 1/2/4 Celery workers (BENCH_DISTRIBUTED_ARGS="--embedding server")
 	$(PY) -m benchmarks.bench_distributed $(BENCH_DISTRIBUTED_ARGS)

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     confluence_timezone: str = Field("UTC", description="Time zone Confluence uses for CQL dates (the account's)")
     sync_overlap_minutes: int = 10
 
+    # --- Read permissions (docs/permissions.md) -----------------------------------------------
+    permissions: Literal["confluence", "off"] | None = Field(
+        None,
+        description="confluence: mirror Confluence read access and filter every query; default when "
+        "CONFLUENCE_URL is set (else off)",
+    )
+    permission_sync_minutes: float = Field(
+        0.0, description="Permission pass over every space of CONFLUENCE_SPACES (0 = only at the end of each sync)"
+    )
+    # GROUPS_SOURCE (confluence | token) is with the sign-in settings below.
+
     # --- Vector store -----------------------------------------------------------------------
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -251,7 +262,13 @@ class Settings(BaseSettings):
     def _guess_cloud(self) -> Settings:
         if self.confluence_cloud is None:
             self.confluence_cloud = "atlassian.net" in self.confluence_url
+        if self.permissions is None:  # secure by default: a real Confluence means permissions
+            self.permissions = "confluence" if self.confluence_url else "off"
         return self
+
+    @property
+    def permissions_enabled(self) -> bool:
+        return self.permissions == "confluence"
 
     @property
     def llm_configured(self) -> bool:

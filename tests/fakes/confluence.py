@@ -11,6 +11,21 @@
 - `latency_s`: every request waits that long first (a remote Confluence, for benchmarks);
   `request_times` holds (monotonic time, path) of every request, to check a rate budget.
 - Content can change between runs: add, edit, delete, move, relabel, restrict pages.
+- Read permissions (shared/research/confluence_permissions.md §2, §5 "Fake checklist"): users and
+  groups (nested groups resolved in member listings), space view grants (users, groups, anonymous),
+  per-page read restrictions (`read_users`, `read_groups`) served expanded in CQL search results and
+  on single pages (nested user/group lists paged with their own `_links.next`, cap
+  `restriction_cap`), `…/restriction/byOperation/read` (direct only; 404 when the service account
+  cannot view the content), ancestors root first (Cloud folders included), space permissions per
+  deployment (Cloud v1 `expand=permissions`; DC >= 9.1 `/rest/api/space/{key}/permissions` bare
+  array with userKey + `/permissions/anonymous`; JSON-RPC `getSpacePermissionSets` for older DC),
+  group members (DC `/rest/api/group/{name}/member`, Cloud `/rest/api/group/{id}/membersByGroupId`),
+  `/rest/api/user/memberof`, `/rest/api/user`, `/rest/api/server-information`.
+  Faults: CONFCLOUD-77618 (404 on `ancestors.restrictions` expand over a draft/trashed ancestor,
+  Cloud), DC 9.1 500 on space permissions when `service_admin` is False, JSON-RPC 401
+  (`rpc_enabled=False`) or WebSudo HTML (`rpc_websudo=True`).
+  `can_read(username, page_id)` is the oracle: Atlassian's rule computed from the fake's own data.
+  The `restricted` flag still means "hidden from the service account" (404, never listed).
 Run standalone: `python -m tests.fakes.confluence --port 8090 --space DEMO` (for manual tests).
 """
 
@@ -24,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlparse
+from urllib.parse import parse_qs, quote, quote_plus, unquote, urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from tests.fakes.cql import CqlError, compile_cql
@@ -46,6 +61,31 @@ class FakePage:
     status: str = "current"
     restricted: bool = False
     position: int = 0
+    read_users: list[str] = field(default_factory=list)  # usernames in the page's own read restriction
+    read_groups: list[str] = field(default_factory=list)  # group names in it
+
+
+@dataclass
+class FakeUser:
+    username: str
+    user_key: str
+    account_id: str
+    display_name: str
+
+
+@dataclass
+class FakeGroup:
+    name: str
+    id: str
+    members: set[str] = field(default_factory=set)  # usernames
+    subgroups: set[str] = field(default_factory=set)  # group names (nested groups)
+
+
+@dataclass
+class SpacePerms:
+    users: set[str] = field(default_factory=set)  # usernames with "view space"
+    groups: set[str] = field(default_factory=set)  # group names with "view space"
+    anonymous: bool = True  # default: open space, so tests that do not care about permissions read everything
 
 
 @dataclass
@@ -82,6 +122,8 @@ class FakeConfluence:
         pat: str = "server-pat",
         forbidden_spaces: tuple[str, ...] = (),
         timezone: str = "UTC",
+        dc_version: str = "9.2.1",
+        restriction_cap: int = 200,
     ):
         self.tz = ZoneInfo(timezone)  # the account's time zone: CQL dates are read in it
         self.cloud = cloud
@@ -99,10 +141,83 @@ class FakeConfluence:
         self._lock = threading.Lock()
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
+        # --- permissions
+        self.users: dict[str, FakeUser] = {}
+        self.groups: dict[str, FakeGroup] = {}
+        self.space_perms: dict[str, SpacePerms] = {}
+        self.dc_version = dc_version
+        self.restriction_cap = restriction_cap
+        self.service_admin = True  # DC: False → 500 on /space/{key}/permissions (CONFSERVER-99908)
+        self.rpc_enabled = True  # DC < 9.1: False → JSON-RPC 401 (Remote API off)
+        self.rpc_websudo = False  # DC < 9.1: True → 200 + HTML login page (WebSudo)
+        self.fault_77618 = cloud  # Cloud: 404 on ancestors.restrictions expand over a bad ancestor
+        self.anonymous_shape = "list"  # DC /permissions/anonymous: "list" or "operations"
 
     # --- content ------------------------------------------------------------------------------
     def add_space(self, key: str, name: str | None = None) -> None:
         self.spaces[key] = name or f"Space {key}"
+        self.space_perms.setdefault(key, SpacePerms())
+
+    def add_user(self, username: str, display_name: str = "") -> FakeUser:
+        n = len(self.users) + 1
+        user = FakeUser(
+            username=username,
+            user_key=f"8a7f808a{n:024x}",
+            account_id=f"712020:{n:08x}-{abs(hash(username)) % 10**12:012d}",
+            display_name=display_name or username.title(),
+        )
+        self.users[username] = user
+        return user
+
+    def add_group(self, name: str, members: list[str] = (), subgroups: list[str] = ()) -> FakeGroup:
+        for member in members:
+            if member not in self.users:
+                self.add_user(member)
+        group = self.groups.get(name) or FakeGroup(name=name, id=f"gid-{len(self.groups) + 1:04d}-{name}")
+        group.members |= set(members)
+        group.subgroups |= set(subgroups)
+        self.groups[name] = group
+        return group
+
+    def set_space_permissions(
+        self, key: str, *, users: list[str] = (), groups: list[str] = (), anonymous: bool = False
+    ) -> None:
+        self.space_perms[key] = SpacePerms(set(users), set(groups), anonymous)
+
+    def set_read_restriction(self, page_id: str, *, users: list[str] = (), groups: list[str] = ()) -> None:
+        """Replace the page's own read restriction (empty = none). Like Confluence, no version bump."""
+        page = self.pages[page_id]
+        page.read_users, page.read_groups = list(users), list(groups)
+
+    # --- the oracle: Atlassian's rule on the fake's data -------------------------------------
+    def groups_of(self, username: str) -> set[str]:
+        """Every group the user is in, directly or through nested groups."""
+        direct = {g.name for g in self.groups.values() if username in g.members}
+        found, todo = set(), list(direct)
+        while todo:
+            name = todo.pop()
+            if name in found:
+                continue
+            found.add(name)
+            todo += [g.name for g in self.groups.values() if name in g.subgroups]
+        return found
+
+    def members_of(self, group: str) -> set[str]:
+        """Usernames in the group, nested groups resolved."""
+        return {u for u in self.users if group in self.groups_of(u)}
+
+    def can_read(self, username: str | None, page_id: str) -> bool:
+        page = self.pages[page_id]
+        groups = self.groups_of(username) if username else set()
+        perms = self.space_perms.get(page.space, SpacePerms(anonymous=False))
+        if not (perms.anonymous or (username and username in perms.users) or groups & perms.groups):
+            return False
+        for layer in [*self.ancestors(page), page]:
+            if (layer.read_users or layer.read_groups) and not (
+                (username and username in layer.read_users) or groups & set(layer.read_groups)
+            ):
+                return False
+        return True
 
     def add_page(
         self,
@@ -264,16 +379,22 @@ class FakeConfluence:
                 "minorEdit": False,
                 "by": by,
             }
-        if "ancestors" in wants:
+        if "ancestors" in wants or any(w.startswith("ancestors.") for w in wants):
             data["ancestors"] = [
                 {
                     "id": a.id,
-                    "type": "page",
+                    "type": a.type,
+                    "status": a.status,
                     "title": a.title,
                     "_links": {"webui": self.webui(a)},
                 }
                 for a in self.ancestors(page)
             ]
+            if any(w.startswith("ancestors.restrictions") for w in wants):
+                for stub, a in zip(data["ancestors"], self.ancestors(page), strict=True):
+                    stub["restrictions"] = {"read": self.read_restriction(a)}
+        if any(w.startswith("restrictions.read") for w in wants):
+            data["restrictions"] = {"read": self.read_restriction(page)}
         if "metadata.labels" in wants:
             data["metadata"] = {
                 "labels": {
@@ -290,6 +411,88 @@ class FakeConfluence:
                 "type": "global",
             }
         return data
+
+    # --- permission payloads (shapes of confluence_permissions.md §2) ---------------------------
+    def user_json(self, user: FakeUser) -> dict:
+        base = f"http://127.0.0.1:{self.port}{self.context}"
+        if self.cloud:
+            return {
+                "type": "known",
+                "accountId": user.account_id,
+                "accountType": "atlassian",
+                "email": "",  # hidden by the user's privacy setting
+                "publicName": user.display_name,
+                "displayName": user.display_name,
+                "profilePicture": {"path": "/wiki/aa-avatar/x", "width": 48, "height": 48, "isDefault": False},
+                "isExternalCollaborator": False,
+                "_expandable": {"operations": "", "personalSpace": ""},
+                "_links": {"self": f"{base}/rest/api/user?accountId={user.account_id}"},
+            }
+        return {
+            "type": "known",
+            "username": user.username,
+            "userKey": user.user_key,
+            "displayName": user.display_name,
+            "profilePicture": {"path": "/images/icons/profilepics/default.svg", "width": 48, "height": 48},
+            "_links": {"self": f"{base}/rest/api/user?key={user.user_key}"},
+            "_expandable": {"status": ""},
+        }
+
+    def group_json(self, group: FakeGroup) -> dict:
+        data = {"type": "group", "name": group.name}
+        if self.cloud:
+            data["id"] = group.id
+        return data
+
+    def subject_list(self, page: FakePage, kind: str, start: int = 0, limit: int | None = None) -> dict:
+        """One nested, paged subject list of a read restriction (its own `_links.next` when cut)."""
+        limit = min(limit or self.restriction_cap, self.restriction_cap)
+        if kind == "user":
+            items = [self.user_json(self.users[u]) for u in page.read_users]
+        else:
+            items = [self.group_json(self.groups[g]) for g in page.read_groups]
+        window = items[start : start + limit]
+        body = {"results": window, "start": start, "limit": limit, "size": len(window)}
+        if start + len(window) < len(items):
+            next_start = start + len(window)
+            body["_links"] = {
+                "next": f"/rest/api/content/{page.id}/restriction/byOperation/read/{kind}"
+                f"?start={next_start}&limit={limit}"
+            }
+        return body
+
+    def read_restriction(self, page: FakePage, start: int = 0, limit: int | None = None) -> dict:
+        base = f"http://127.0.0.1:{self.port}{self.context}"
+        return {
+            "operation": "read",
+            "restrictions": {
+                "user": self.subject_list(page, "user", start, limit),
+                "group": self.subject_list(page, "group", start, limit),
+            },
+            "_links": {
+                "base": base,
+                "context": self.context,
+                "self": f"{base}/rest/api/content/{page.id}/restriction/byOperation/read",
+            },
+            "_expandable": {"content": f"/rest/api/content/{page.id}"},
+        }
+
+    def space_id(self, key: str) -> int:
+        return 98000 + sorted(self.spaces).index(key)
+
+    @property
+    def dc_version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.dc_version.split(".")[:2])
+
+    def find_user(self, q: dict) -> FakeUser | None:
+        for user in self.users.values():
+            if (
+                q.get("username") == user.username
+                or q.get("key") == user.user_key
+                or q.get("accountId") == user.account_id
+            ):
+                return user
+        return None
 
     def attachment_visible(self, att: FakeAttachment) -> bool:
         page = self.pages.get(att.page_id)
@@ -391,11 +594,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self,
         status: int,
-        body: dict | bytes | str,
+        body: dict | list | bytes | str,
         content_type: str = "application/json",
         headers: dict | None = None,
     ) -> None:
-        if isinstance(body, dict):
+        if isinstance(body, dict | list):
             payload = json.dumps(body).encode()
         elif isinstance(body, str):
             payload = body.encode()
@@ -490,17 +693,31 @@ class _Handler(BaseHTTPRequestHandler):
             if key in fake.forbidden_spaces:
                 self._error(403, "Current user not permitted to use Confluence")
             elif key in fake.spaces:
-                self._send(
-                    200,
-                    {
-                        "id": abs(hash(key)) % 10**6,
-                        "key": key,
-                        "name": fake.spaces[key],
-                        "type": "global",
-                    },
-                )
+                body = {"id": fake.space_id(key), "key": key, "name": fake.spaces[key], "type": "global"}
+                if "permissions" in q.get("expand", "").split(","):
+                    if not fake.cloud:  # Elastic drops this expand on DC: it 500s for non-admins
+                        self._error(500, "java.lang.NullPointerException")
+                        return
+                    body["permissions"] = self._cloud_space_permissions(key)
+                self._send(200, body)
             else:
                 self._error(404, f"No space with key : {key}")
+        elif m := re.fullmatch(r"/rest/api/space/([^/]+)/permissions(/anonymous)?", path):
+            self._dc_space_permissions(m.group(1), bool(m.group(2)))
+        elif path == "/rest/api/server-information" and not fake.cloud:
+            self._send(200, {"baseUrl": self._base(), "version": fake.dc_version, "buildNumber": 9012})
+        elif m := re.fullmatch(r"/rest/api/content/([^/]+)/restriction/byOperation/read(?:/(user|group))?", path):
+            self._restriction(m.group(1), m.group(2), q)
+        elif m := re.fullmatch(r"/rest/api/group/([^/]+)/(member|membersByGroupId)", path):
+            self._members(unquote(m.group(1)), m.group(2), q)
+        elif path == "/rest/api/user/memberof":
+            self._memberof(q)
+        elif path == "/rest/api/user":
+            user = fake.find_user(q)
+            if user is None:
+                self._error(404, "No user found")
+            else:
+                self._send(200, fake.user_json(user))
         elif path == "/rest/api/content/search":
             self._search(q)
         elif m := re.fullmatch(r"/download/attachments/([^/]+)/(.+)", path):
@@ -514,6 +731,187 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, att.data, content_type=att.media_type)
         else:
             self._error(404, f"no route {path}")
+
+    # --- permissions ------------------------------------------------------------------------------
+    def _cloud_space_permissions(self, key: str) -> list[dict]:
+        """Cloud v1 `expand=permissions`: one subject per entry, `anonymousAccess` on its own entry."""
+        fake = self.owner
+        perms = fake.space_perms[key]
+        read = {"operation": "read", "targetType": "space"}
+        out, n = [], 10
+        for name in sorted(perms.groups):
+            group = fake.groups[name]
+            n += 1
+            out.append(
+                {
+                    "id": n,
+                    "subjects": {"group": {"results": [fake.group_json(group)], "size": 1}},
+                    "operation": read,
+                    "anonymousAccess": False,
+                    "unlicensedAccess": False,
+                }
+            )
+        for username in sorted(perms.users):
+            user = fake.users[username]
+            n += 1
+            subject = {"type": "known", "accountId": user.account_id, "accountType": "atlassian"}
+            out.append(
+                {
+                    "id": n,
+                    "subjects": {"user": {"results": [subject], "size": 1}},
+                    "operation": read,
+                    "anonymousAccess": False,
+                    "unlicensedAccess": False,
+                }
+            )
+        # Other operations are listed too; only read/space matters.
+        out.append(
+            {
+                "id": n + 1,
+                "subjects": {"group": {"results": [{"type": "group", "name": "site-admins", "id": "x"}], "size": 1}},
+                "operation": {"operation": "administer", "targetType": "space"},
+                "anonymousAccess": False,
+                "unlicensedAccess": False,
+            }
+        )
+        if perms.anonymous:
+            out.append({"id": n + 2, "operation": read, "anonymousAccess": True, "unlicensedAccess": False})
+        return out
+
+    def _dc_space_permissions(self, key: str, anonymous: bool) -> None:
+        fake = self.owner
+        if fake.cloud or fake.dc_version_tuple < (9, 1) or key not in fake.spaces:
+            self._error(404, "null for uri: " + self.path)
+            return
+        if not fake.service_admin:  # CONFSERVER-99908: 500, not 403
+            self._send(500, {"statusCode": 500, "message": "java.lang.NullPointerException", "reason": "Error"})
+            return
+        perms = fake.space_perms[key]
+        read = {"targetType": "space", "operationKey": "read"}
+        if anonymous:
+            if not perms.anonymous:
+                self._error(404, "No anonymous permission")
+            elif fake.anonymous_shape == "operations":
+                self._send(200, {"operations": [read]})
+            else:
+                self._send(200, [{"operation": read}])
+            return
+        sid = fake.space_id(key)
+        rows = [
+            {"operation": read, "subject": {"type": "group", "name": g}, "spaceKey": key, "spaceId": sid}
+            for g in sorted(perms.groups)
+        ]
+        rows += [
+            {
+                "operation": read,
+                "subject": {"type": "user", "userKey": fake.users[u].user_key},
+                "spaceKey": key,
+                "spaceId": sid,
+            }
+            for u in sorted(perms.users)
+        ]
+        rows.append(
+            {
+                "operation": {"targetType": "space", "operationKey": "administer"},
+                "subject": {"type": "group", "name": "confluence-administrators"},
+                "spaceKey": key,
+                "spaceId": sid,
+            }
+        )
+        self._send(200, rows)
+
+    def _restriction(self, content_id: str, kind: str | None, q: dict) -> None:
+        fake = self.owner
+        page = fake.pages.get(content_id)
+        # 404 when the content does not exist or the caller cannot view it (javadoc, S23).
+        if page is None or not fake.visible(page) or page.space in fake.forbidden_spaces:
+            self._error(404, f"No content found with id: ContentId{{id={content_id}}}")
+            return
+        start, limit = int(q.get("start") or 0), int(q.get("limit") or fake.restriction_cap)
+        if kind:
+            body = fake.subject_list(page, kind, start, limit)
+            body["_links"] = {**body.get("_links", {}), "base": self._base(), "context": fake.context}
+            self._send(200, body)
+        else:
+            self._send(200, fake.read_restriction(page, start, limit))
+
+    def _members(self, name_or_id: str, style: str, q: dict) -> None:
+        fake = self.owner
+        if (style == "membersByGroupId") != fake.cloud:  # DC: by name; Cloud: by group id
+            self._error(404, f"no route {style}")
+            return
+        if style == "membersByGroupId":
+            group = next((g for g in fake.groups.values() if g.id == name_or_id), None)
+        else:
+            group = fake.groups.get(name_or_id)
+        if group is None:
+            self._error(404, f"Group not found: {name_or_id}")
+            return
+        members = [fake.user_json(fake.users[u]) for u in sorted(fake.members_of(group.name))]
+        start, limit = self._window(q)
+        window = members[start : start + limit]
+        next_link = None
+        if start + len(window) < len(members):
+            # DC under-counts `start` in its next links (Onyx #4129): clients must re-derive it.
+            shown = start + len(window) - (0 if fake.cloud else 1)
+            next_link = f"/rest/api/group/{quote(name_or_id)}/{style}?limit={limit}&start={shown}"
+        self._send(200, _envelope(window, start, limit, self._base(), fake.context, next_link))
+
+    def _memberof(self, q: dict) -> None:
+        fake = self.owner
+        user = fake.find_user(q)
+        if user is None:
+            self._error(404, "No user found")
+            return
+        groups = [fake.group_json(fake.groups[g]) for g in sorted(fake.groups_of(user.username))]
+        start, limit = self._window(q)
+        window = groups[start : start + limit]
+        next_link = None
+        if start + len(window) < len(groups):
+            params = {k: v for k, v in q.items() if k in ("username", "key", "accountId")}
+            next_link = f"/rest/api/user/memberof?{urlencode(params)}&limit={limit}&start={start + len(window)}"
+        self._send(200, _envelope(window, start, limit, self._base(), fake.context, next_link))
+
+    def do_POST(self) -> None:
+        fake = self.owner
+        fake.requests.append("POST " + self.path)
+        if self._injected_failure():
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        url = urlparse(self.path)
+        path = url.path[len(fake.context) :] if url.path.startswith(fake.context + "/") else ""
+        if path != "/rpc/json-rpc/confluenceservice-v2" or fake.cloud:  # Cloud removed RPC in 2019
+            self._error(404, "Not Found")
+            return
+        if not fake.rpc_enabled or not self._authorized():
+            self._send(401, "<html><body>Remote API is disabled</body></html>", content_type="text/html")
+            return
+        if fake.rpc_websudo:
+            self._send(200, "<html><body>Administrator Access: confirm your password</body></html>", "text/html")
+            return
+        try:
+            call = json.loads(raw)
+        except ValueError:
+            self._send(400, {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}})
+            return
+        if call.get("method") != "getSpacePermissionSets" or not call.get("params"):
+            self._send(200, {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32601, "message": "no method"}})
+            return
+        key = call["params"][0]
+        if key not in fake.spaces:
+            self._send(200, {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": 0, "message": "No space"}})
+            return
+        perms = fake.space_perms[key]
+        rows = [{"groupName": g, "userName": None} for g in sorted(perms.groups)]
+        rows += [{"groupName": None, "userName": u} for u in sorted(perms.users)]
+        if perms.anonymous:
+            rows.append({"groupName": None, "userName": None})
+        result = [
+            {"type": "VIEWSPACE", "spacePermissions": rows},
+            {"type": "EDITSPACE", "spacePermissions": [{"groupName": "confluence-users", "userName": None}]},
+        ]
+        self._send(200, {"jsonrpc": "2.0", "id": call.get("id"), "result": result})
 
     def _window(self, q: dict) -> tuple[int, int]:
         start = int(q.get("start") or 0)
@@ -556,6 +954,17 @@ class _Handler(BaseHTTPRequestHandler):
                 next_link = f"/rest/api/content/search?next=true&cursor={quote(cursor)}&{urlencode(params)}"
             else:
                 next_link = f"/rest/api/content/search?{urlencode({**params, 'start': start + len(window)})}"
+        if fake.fault_77618 and "ancestors.restrictions" in q.get("expand", ""):
+            # CONFCLOUD-77618: one draft/trashed ancestor 404s the whole batch.
+            bad = next(
+                (a for c in window if isinstance(c, FakePage) for a in fake.ancestors(c) if a.status != "current"),
+                None,
+            )
+            if bad is not None:
+                message = {"translation": f"No content with id <ContentId{{id={bad.id}}}> can be found"}
+                data = {"authorized": False, "valid": False, "errors": [{"message": message}], "successful": False}
+                self._send(404, {"statusCode": 404, "data": data})
+                return
         results = [fake.any_content(c, q.get("expand", "")) for c in window]
         self._send(
             200,

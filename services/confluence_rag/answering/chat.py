@@ -112,6 +112,8 @@ class ChatService:
         return response.text.strip() or question
 
     async def stream(self, request: ChatRequest, identity: Identity = ANONYMOUS) -> AsyncIterator[Event]:
+        """Answer for `identity`: retrieval, and so the context, sources, citations and extracts,
+        hold only what it may read. Condensing sees only the conversation the client sent."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question = request.messages[-1].content
@@ -127,7 +129,9 @@ class ChatService:
             return
         try:
             t0 = time.perf_counter()
-            sources = await asyncio.to_thread(self.search.search, query, request.top_k, request.filters)
+            sources = await asyncio.to_thread(
+                self.search.search, query, request.top_k, request.filters, identity=identity
+            )
             timings["retrieve_ms"] = _ms(t0)
         except STORE_ERRORS as exc:
             log.warning("retrieval failed: %s", type(exc).__name__)

@@ -33,7 +33,8 @@ class Services:
     def filters(
         self, spaces: list[str] | None, labels: list[str] | None, identity: Identity = ANONYMOUS
     ) -> SearchFilters:
-        """Validated filters: an unknown space is a 404, not an empty answer."""
+        """Validated filters: an unknown space is a 404, not an empty answer (a space the identity
+        may not read is unknown to it)."""
         spaces = [s.strip() for s in spaces or [] if s.strip()]
         if spaces:
             known = {s["key"] for s in self.search.spaces(identity=identity)}

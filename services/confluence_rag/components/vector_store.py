@@ -83,6 +83,15 @@ class ChunkStore:
     def fingerprint(self) -> dict[str, str]:
         return {k: str(v) for k, v in (self.collection.metadata or {}).items()}
 
+    def put_record(self, record_id: str, kind: str, text: str) -> None:
+        """Store a JSON document in the side collection (access tables), read by every replica."""
+        self.meta.upsert(ids=[record_id], documents=[text], metadatas=[{"kind": kind}], embeddings=[[0.0]])
+
+    def records(self, kind: str) -> dict[str, str]:
+        """record id → document, for every side record of a kind."""
+        got = self.meta.get(where={"kind": kind}, include=["documents"])
+        return dict(zip(got["ids"], got["documents"], strict=True))
+
     def generation(self) -> str:
         got = self.meta.get(ids=[GENERATION_ID], include=["metadatas"])
         return str(got["metadatas"][0]["value"]) if got["ids"] else ""

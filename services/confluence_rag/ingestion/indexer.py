@@ -30,6 +30,8 @@ from llama_index.core.schema import BaseNode, Document, MetadataMode, TransformC
 from confluence_rag import index_schema as keys
 from confluence_rag.components.embedding import Embedder
 from confluence_rag.components.vector_store import ChunkStore
+from confluence_rag.ingestion.access import SpaceAccess
+from confluence_rag.ingestion.access_index import access_metadata
 from confluence_rag.ingestion.chunking import PageChunker
 from confluence_rag.ingestion.models import Page
 
@@ -59,6 +61,8 @@ class SyncStats:
     pages_failed: int = 0
     chunks_written: int = 0
     failures: list[str] = field(default_factory=list)
+    access_pages_updated: int = 0  # pages whose read access changed in place (no re-embedding)
+    access_problems: list[str] = field(default_factory=list)  # permission data that could not be read (denied)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -135,11 +139,13 @@ class Indexer:
         progress: ProgressFn | None = None,
         total_hint: Callable[[], int | None] | None = None,
         batch_ids: list[str] | None = None,
+        access: SpaceAccess | None = None,
     ) -> SyncStats:
         """Index `pages` of one space, re-embedding only what changed.
 
         Afterwards every indexed page of the space that is neither in `keep` nor among `pages` is
-        deleted; `keep=None` means "`pages` is the whole space" (a full run).
+        deleted; `keep=None` means "`pages` is the whole space" (a full run). With `access`, every
+        written chunk carries its page's read access (outside the content hash).
         With `batch_ids` (one batch of a distributed run: `pages` are among these ids) only those
         pages are looked up in the index and nothing is deleted: the run deletes once every batch
         has succeeded.
@@ -162,6 +168,9 @@ class Indexer:
                         stats.failures.append(f"{page.page_id} {page.title}: {exc}")
                         log.warning("page %r failed to convert: %r", page.page_id, exc)
                         continue
+                    if access is not None:
+                        layers = access.layers_for(page.page_id, page.parent_id)
+                        doc.metadata.update(access_metadata(doc.metadata[keys.SPACE_KEY], layers))
                     previous = known.get(page.page_id)
                     if previous == doc.metadata[keys.PAGE_HASH] and not full:
                         stats.pages_unchanged += 1

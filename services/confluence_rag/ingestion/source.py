@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
 
+from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.models import Page
 
 
@@ -60,3 +61,9 @@ class PageSource(ABC):
     @abstractmethod
     def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:
         """The given items, with bodies; ids no longer in scope are skipped."""
+
+    @abstractmethod
+    def access(self, space_key: str) -> SpaceAccess:
+        """Who may read each item in scope: the space's view grant, every page's restriction layers
+        (its own and its ancestors'), and the members of every group named in them. Called once per
+        sync and by the permission pass; whatever cannot be read must deny, not be skipped."""

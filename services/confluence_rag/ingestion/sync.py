@@ -7,7 +7,13 @@ A sync of one space:
    margin (CQL `lastmodified`, minute precision, in the account's time zone) and (b) pages whose
    listing differs from the index (new, moved in, relabelled, renamed, or a previous failure);
 3. re-embeds only pages whose content hash changed, and deletes indexed pages that left the
-   listing (deleted, moved out, restricted, excluded by label).
+   listing (deleted, moved out, restricted, excluded by label);
+4. with permissions on, mirrors read access (ingestion/access.py): the source's permission data is
+   read once, before the pages (from the same body-less listing on Confluence), stamped on every
+   written chunk, and the run ends with the permission pass over the whole space: chunks whose
+   access differs from what Confluence says now are updated in place, without re-embedding.
+   Restriction changes bump no version, so this pass, not the listing signature, is what notices
+   them (and moved pages, whose ancestors changed, and space or group changes).
 The sync point is the run's *start* time and is saved only when the run completes, so an
 interrupted run is simply redone (without duplicates) next time. With no saved point, or on
 request (`--full`), every page in scope is fetched.
@@ -23,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from confluence_rag.ingestion.access import SpaceAccess
+from confluence_rag.ingestion.access_index import apply_access
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.models import Page
 from confluence_rag.ingestion.source import PageSource
@@ -141,9 +149,11 @@ def sync_space(
     fingerprint: str,
     overlap_minutes: int,
     progress: ProgressFn | None = None,
+    permissions: bool = False,
 ) -> tuple[str, SyncStats]:
     started = datetime.now(UTC)
     source.check_space(space_key)  # a clear error for an unknown space before anything else
+    access = source.access(space_key) if permissions else None
     plan = plan_sync(
         source,
         indexer,
@@ -158,9 +168,30 @@ def sync_space(
     def total() -> int | None:
         return plan.to_fetch_hint if plan.mode == "incremental" else source.expected_total()
 
-    stats = indexer.index(plan.pages, space_key, full=full, keep=plan.keep, progress=progress, total_hint=total)
+    stats = indexer.index(
+        plan.pages, space_key, full=full, keep=plan.keep, progress=progress, total_hint=total, access=access
+    )
     stats.pages_seen = plan.in_scope if plan.in_scope is not None else stats.pages_done
+    if access is not None:
+        record_access(stats, indexer, access)
     # Pages that failed need no older sync point: their listing still differs from the index,
     # so the next incremental run fetches them again.
     state.record(space_key, started, plan.mode == "full", fingerprint)
     return plan.mode, stats
+
+
+def record_access(stats: SyncStats, indexer: Indexer, access: SpaceAccess) -> None:
+    """The permission pass over the whole space, its outcome on the run's stats."""
+    update = apply_access(indexer.store, access)
+    stats.access_pages_updated = update.pages_updated
+    stats.access_problems = list(access.problems)
+
+
+def sync_permissions(source: PageSource, indexer: Indexer, space_key: str) -> SyncStats:
+    """The scheduled permission pass alone: recompute a space's access, embed nothing."""
+    source.check_space(space_key)
+    stats = SyncStats(mode="permissions")
+    access = source.access(space_key)
+    stats.pages_seen = len(access.pages)
+    record_access(stats, indexer, access)
+    return stats

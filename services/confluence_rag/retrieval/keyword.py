@@ -22,7 +22,9 @@ import numpy as np
 
 from confluence_rag import index_schema as keys
 from confluence_rag.components.vector_store import ChunkStore
+from confluence_rag.ingestion.access_index import load_grants, load_groups
 from confluence_rag.retrieval.filters import SearchFilters
+from confluence_rag.retrieval.permissions import AccessView
 from confluence_rag.retrieval.text import KeywordAnalyzer
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,11 @@ class _Snapshot:
     metadatas: list[dict]
     bm25: bm25s.BM25 | None
     spaces: list[dict]  # per indexed space: key, pages, chunks (computed once per build)
+    access: AccessView  # access keys, space grants and group members of this generation
+    space_keys: list[str]  # distinct spaces, sorted
+    chunk_space: np.ndarray  # per chunk: index into space_keys
+    chunk_first: np.ndarray  # per chunk: 1 for chunk 0 of its page (counts pages)
+    position: dict[str, int]  # chunk id → index in ids / texts / metadatas
 
 
 @dataclass
@@ -101,7 +108,24 @@ class KeywordIndex:
         done = time.perf_counter()
         self.last_build_s = {"read": read - started, "tokenize": tokenized - read, "index": done - tokenized}
         log.info("keyword index built: %d chunks (generation %s) in %.1fs", len(ids), generation, done - started)
-        return _Snapshot(generation, ids, texts, metas, bm25, _space_counts(metas))
+        access = AccessView(metas, load_grants(store), load_groups(store))
+        space_keys = sorted({str(m.get(keys.SPACE_KEY, "")) for m in metas})
+        position = {k: i for i, k in enumerate(space_keys)}
+        chunk_space = np.array([position[str(m.get(keys.SPACE_KEY, ""))] for m in metas], dtype=np.int32)
+        chunk_first = np.array([m.get(keys.CHUNK_INDEX) == 0 for m in metas], dtype=np.float32)
+        return _Snapshot(
+            generation,
+            ids,
+            texts,
+            metas,
+            bm25,
+            _space_counts(metas),
+            access,
+            space_keys,
+            chunk_space,
+            chunk_first,
+            {chunk_id: i for i, chunk_id in enumerate(ids)},
+        )
 
     def _token_ids(self, ids: list[str], texts: list[str], metas: list[dict]) -> list[list[int]]:
         """Token ids of every chunk, tokenizing only chunks that are new or changed since the last build."""
@@ -125,8 +149,21 @@ class KeywordIndex:
         """The index currently served (None before the first sync)."""
         return self._snapshot
 
-    def spaces(self) -> list[dict]:
-        return self._snapshot.spaces if self._snapshot else []
+    def spaces(self, principals: frozenset[str] | None = None) -> list[dict]:
+        """Spaces with their page and chunk counts; with `principals`, only what they may read."""
+        snap = self._snapshot
+        if snap is None:
+            return []
+        if principals is None:
+            return snap.spaces
+        readable = snap.access.readable(principals).chunks
+        chunks = np.bincount(snap.chunk_space, weights=readable, minlength=len(snap.space_keys))
+        pages = np.bincount(snap.chunk_space, weights=readable * snap.chunk_first, minlength=len(snap.space_keys))
+        return [
+            {"key": key, "pages": int(pages[i]), "chunks": int(chunks[i])}
+            for i, key in enumerate(snap.space_keys)
+            if chunks[i] > 0
+        ]
 
     def sync(self, store: ChunkStore) -> None:
         """Make sure the index reflects Chroma (first call blocks; later ones refresh in background)."""
@@ -159,7 +196,10 @@ class KeywordIndex:
             self._next_build_at = time.monotonic() + elapsed * (1 - REBUILD_DUTY) / REBUILD_DUTY
             self._rebuilding = False
 
-    def search(self, query: str, limit: int, filters: SearchFilters) -> list[KeywordHit]:
+    def search(
+        self, query: str, limit: int, filters: SearchFilters, principals: frozenset[str] | None = None
+    ) -> list[KeywordHit]:
+        """BM25 best `limit` chunks matching the filters and, with `principals`, readable by them."""
         snap = self._snapshot
         if snap is None or snap.bm25 is None:
             return []
@@ -170,6 +210,9 @@ class KeywordIndex:
         mask = None
         if filters.spaces or filters.labels:
             mask = np.array([1.0 if filters.matches(m) else 0.0 for m in snap.metadatas], dtype=np.float32)
+        if principals is not None:  # before ranking: unreadable chunks score 0 and are never returned
+            readable = snap.access.readable(principals).chunks
+            mask = readable if mask is None else mask * readable
         scores = snap.bm25.get_scores(tokens, weight_mask=mask)
         limit = min(limit, len(scores))
         top = np.argpartition(-scores, limit - 1)[:limit]

@@ -31,15 +31,18 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import HTTPError, RequestException
 from urllib3.util import Retry
 
+from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.attachments import attachment_kind, extract_text
 from confluence_rag.ingestion.models import Page, listing_signature
 from confluence_rag.ingestion.source import PageSource, SourceAuthError, SourceError
 from confluence_rag.settings import Settings
+from confluence_rag.sources.confluence_access import RESTRICTIONS_EXPAND, ConfluenceAccessReader
 
 log = logging.getLogger(__name__)
 
 PAGE_EXPAND = "body.export_view,version,ancestors,metadata.labels,space"
-LISTING_EXPAND = "version,ancestors,metadata.labels"  # everything the signature needs, no bodies
+# Everything the signature and the permission pass need, no bodies (restrictions: direct ones only).
+LISTING_EXPAND = f"version,ancestors,metadata.labels,{RESTRICTIONS_EXPAND}"
 ATTACHMENT_EXPAND = "version,container,space"
 ID_BATCH = 25
 
@@ -265,10 +268,14 @@ class ConfluenceClient:
             ids = ", ".join(page_ids[start : start + ID_BATCH])
             yield from self.iter_pages(f"{self.scope_cql(space_key)} AND id in ({ids})", space_key)
 
-    def listing(self, space_key: str) -> dict[str, str]:
+    def listing_items(self, space_key: str) -> list[dict]:
+        """Every page in scope as the search returns it, without bodies, with direct read restrictions."""
+        return list(self.search(self.scope_cql(space_key), expand=LISTING_EXPAND))
+
+    def listing(self, space_key: str, items: list[dict] | None = None) -> dict[str, str]:
         """page id → listing signature for every page in scope, without bodies (cheap)."""
         out = {}
-        for raw in self.search(self.scope_cql(space_key), expand=LISTING_EXPAND):
+        for raw in self.listing_items(space_key) if items is None else items:
             page = self.to_page(raw, space_key)
             out[page.page_id] = page.signature
         return out
@@ -381,6 +388,15 @@ class ConfluenceSource(PageSource):
         # Pages in scope, from this run's listing or full fetch. None: this source did not list (a
         # distributed worker fetching the ids a planner chose), so attachments asked by id are kept.
         self._page_ids: set[str] | None = None
+        self._items: dict[str, list[dict]] = {}  # this run's body-less listing per space (read once)
+
+    def _listing_items(self, space_key: str) -> list[dict]:
+        if space_key not in self._items:
+            self._items[space_key] = self.client.listing_items(space_key)
+        return self._items[space_key]
+
+    def access(self, space_key: str) -> SpaceAccess:
+        return ConfluenceAccessReader(self.client).space_access(space_key, self._listing_items(space_key))
 
     def expected_total(self) -> int | None:
         return self.client.last_total
@@ -392,7 +408,7 @@ class ConfluenceSource(PageSource):
         return self.client.scope_cql(space_key)
 
     def listing(self, space_key: str) -> dict[str, str]:
-        out = self.client.listing(space_key)
+        out = self.client.listing(space_key, self._listing_items(space_key))
         self._page_ids = set(out)
         if self.with_attachments:
             out |= self.client.attachment_listing(space_key, self._page_ids)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from importlib import resources
 
+from confluence_rag.ingestion.access import PUBLIC, SpaceAccess
 from confluence_rag.ingestion.models import Page
 from confluence_rag.ingestion.source import PageSource, SourceError
 
@@ -78,3 +79,7 @@ class DemoSource(PageSource):
     def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:
         wanted = set(ids)
         return (p for p in demo_pages() if p.page_id in wanted)
+
+    def access(self, space_key: str) -> SpaceAccess:
+        """Public content: anyone may view the space, no page is restricted."""
+        return SpaceAccess(space_key, PUBLIC, {page.page_id: () for page in demo_pages()})

@@ -25,13 +25,13 @@ from confluence_rag.worker.jobs_api import JobList, JobOut, LocalJobs, jobs_rout
 log = logging.getLogger(__name__)
 
 
-def schedule_all(jobs: JobManager, spaces: list[str]) -> list[Job]:
+def schedule_all(jobs: JobManager, spaces: list[str], kind: str = "sync") -> list[Job]:
     started = []
     for space in spaces:
         try:
-            started.append(jobs.start(space))
+            started.append(jobs.start(space, kind=kind))
         except JobConflict as exc:
-            log.info("scheduled sync skipped: %s", exc)
+            log.info("scheduled %s skipped: %s", kind, exc)
     return started
 
 
@@ -40,6 +40,14 @@ def _scheduler(jobs: JobManager, settings: Settings, stop: threading.Event) -> N
     while not stop.wait(interval):
         log.info("scheduled sync of %s", settings.confluence_spaces)
         schedule_all(jobs, settings.confluence_spaces)
+
+
+def _permission_scheduler(jobs: JobManager, settings: Settings, stop: threading.Event) -> None:
+    """Restriction, space-permission and group changes bump no page version: re-read them on a clock."""
+    interval = settings.permission_sync_minutes * 60
+    while not stop.wait(interval):
+        log.info("scheduled permission pass of %s", settings.confluence_spaces)
+        schedule_all(jobs, settings.confluence_spaces, kind="permissions")
 
 
 def admin_token_guard(settings: Settings):
@@ -69,6 +77,8 @@ def create_worker_app(settings: Settings) -> FastAPI:
         components.embedder  # load the model before accepting jobs  # noqa: B018
         if settings.sync_interval_minutes > 0 and settings.confluence_spaces:
             threading.Thread(target=_scheduler, args=(jobs, settings, stop), daemon=True).start()
+        if settings.permission_sync_minutes > 0 and settings.confluence_spaces and settings.permissions_enabled:
+            threading.Thread(target=_permission_scheduler, args=(jobs, settings, stop), daemon=True).start()
         yield
         stop.set()
         jobs.shutdown()

@@ -45,7 +45,7 @@ from confluence_rag.components.rate_limit import connect_redis, redacted
 from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.source import PageSource
-from confluence_rag.ingestion.sync import SyncState, plan_ids
+from confluence_rag.ingestion.sync import SyncState, plan_ids, record_access
 from confluence_rag.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -377,6 +377,9 @@ def sync_space_distributed(
     indexed = indexer.indexed_pages(space_key)
     stats.pages_deleted = indexer.delete_pages(space_key, set(indexed) - plan.keep)
     stats.pages_seen = len(plan.keep)
+    if settings.permissions_enabled:
+        # The batches wrote chunks without access (denied until now): the permission pass stamps them.
+        record_access(stats, indexer, source.access(space_key))
     state.record(space_key, started, plan.mode == "full", fingerprint)
     with_redis(lambda: run.set_status("succeeded"))
     if progress:

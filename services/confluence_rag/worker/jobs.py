@@ -18,7 +18,7 @@ from pathlib import Path
 
 from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import SyncStats
-from confluence_rag.worker.runs import ingest_space
+from confluence_rag.worker.runs import ingest_space, permission_pass
 
 log = logging.getLogger(__name__)
 HISTORY = 100  # jobs kept, in memory and in the history file
@@ -34,6 +34,7 @@ class Job:
 
     space_key: str
     full: bool = False
+    kind: str = "sync"  # sync | permissions (the permission pass alone: nothing re-embedded)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     status: str = "queued"  # queued | running | succeeded | failed
     error: str | None = None
@@ -101,12 +102,12 @@ class JobManager:
         tmp.write_text(json.dumps([asdict(j) for j in jobs], indent=1), encoding="utf-8")
         tmp.replace(self.path)
 
-    def start(self, space_key: str, full: bool = False) -> Job:
+    def start(self, space_key: str, full: bool = False, kind: str = "sync") -> Job:
         with self._lock:
             busy = [j for j in self._jobs.values() if j.space_key == space_key and j.status in ("queued", "running")]
             if busy:
                 raise JobConflict(f"a sync of space {space_key!r} is already {busy[0].status} (job {busy[0].id})")
-            job = Job(space_key=space_key, full=full)
+            job = Job(space_key=space_key, full=full, kind=kind)
             self._jobs[job.id] = job
             self._save()
         self._executor.submit(self._run, job)
@@ -126,7 +127,10 @@ class JobManager:
         with self._lock:
             self._save()
         try:
-            stats = ingest_space(self.components, job.space_key, full=job.full, progress=job.update)
+            if job.kind == "permissions":
+                stats = permission_pass(self.components, job.space_key)
+            else:
+                stats = ingest_space(self.components, job.space_key, full=job.full, progress=job.update)
             job.update(stats)
             job.status = "succeeded"
         except Exception as exc:  # reported on the job; the worker keeps running

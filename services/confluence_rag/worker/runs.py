@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import ProgressFn, SyncStats
-from confluence_rag.ingestion.sync import SyncState, sync_space
+from confluence_rag.ingestion.sync import SyncState, sync_permissions, sync_space
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,17 @@ def ingest_space(
             fingerprint=scope,
             overlap_minutes=components.settings.sync_overlap_minutes,
             progress=report,
+            permissions=components.settings.permissions_enabled,
         )
     finally:
         bar.close()
     stats.mode = mode
     log.info("space %r (%s): %s", space_key, mode, {k: v for k, v in stats.as_dict().items() if k != "failures"})
+    return stats
+
+
+def permission_pass(components: Components, space_key: str) -> SyncStats:
+    """Recompute read access for a whole space and update chunk metadata; nothing is re-embedded."""
+    stats = sync_permissions(components.source(space_key), components.indexer(), space_key)
+    log.info("space %r permissions: %d pages updated", space_key, stats.access_pages_updated)
     return stats
