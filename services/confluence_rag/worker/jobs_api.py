@@ -31,6 +31,7 @@ class JobOut(BaseModel):
     id: str
     space_key: str
     full: bool
+    kind: Literal["sync", "permissions"] = Field(description="sync, or the permission pass alone (nothing embedded)")
     status: Literal["queued", "running", "succeeded", "failed"]
     error: str | None
     created_at: str
@@ -48,6 +49,8 @@ class JobOut(BaseModel):
     pages_failed: int
     chunks_written: int
     failures: list[str]
+    access_pages_updated: int = Field(description="pages whose read access changed in place (no re-embedding)")
+    access_problems: list[str] = Field(description="permission data that could not be read: those pages are denied")
 
 
 class JobList(BaseModel):

@@ -82,11 +82,16 @@ def test_distributed_sync_equals_one_process_sync_and_reports_one_job(
     seen: list[tuple[int, int]] = []
     job = jobs.start("ONE")
     while job.status in ("queued", "running"):
-        seen.append((job.pages_done, job.pages_total))
+        seen.append((job.stats.pages_done, job.stats.pages_total))
         time.sleep(0.05)
     assert job.status == "succeeded", job.error
     # One job for the whole run, whatever the number of workers: counters aggregated in Redis.
-    assert (job.pages_done, job.pages_total, job.pages_added, job.pages_failed) == (12, 12, 12, 0)
+    assert (job.stats.pages_done, job.stats.pages_total, job.stats.pages_added, job.stats.pages_failed) == (
+        12,
+        12,
+        12,
+        0,
+    )
     assert any(0 < done < 12 for done, _ in seen), "no intermediate progress was reported"
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
@@ -94,7 +99,7 @@ def test_distributed_sync_equals_one_process_sync_and_reports_one_job(
     reference = _one_process(cluster_confluence, make_settings)
     ingest_space(reference, "ONE")
     _assert_same_index(got, _space_index(reference, "ONE"))
-    assert job.chunks_written == len(got)
+    assert job.stats.chunks_written == len(got)
 
     # An incremental rerun plans the same way as in one process: an edit and a deletion, nothing else.
     ids = {p.title: p.id for p in cluster_confluence.pages.values() if p.space == "ONE"}

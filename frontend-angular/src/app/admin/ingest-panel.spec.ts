@@ -136,4 +136,20 @@ describe('IngestPanel', () => {
     });
     expect(q('job-error')?.textContent).toContain('404 space not found');
   });
+
+  it('lists the permission data that could not be read, pages denied', async () => {
+    vi.spyOn(api, 'startJob').mockResolvedValue(job({ status: 'running' }));
+    vi.spyOn(api, 'getJob').mockResolvedValue(
+      job({ status: 'succeeded', access_pages_updated: 3, access_problems: ['space HR: space permissions unreadable (500)'] }),
+    );
+    await create();
+    await fill('admin-token', 'tok');
+    await fill('space-key', 'HR');
+    q<HTMLButtonElement>('sync-button')!.click();
+    await vi.waitFor(async () => {
+      await fixture.whenStable();
+      expect(q('job-access-problem')?.textContent).toContain('space permissions unreadable (500)');
+    });
+    expect(q('job-counts')!.textContent).toContain('droits de lecture mis à jour3');
+  });
 });

@@ -269,6 +269,12 @@ export interface components {
             /** Full */
             full: boolean;
             /**
+             * Kind
+             * @description sync, or the permission pass alone (nothing embedded)
+             * @enum {string}
+             */
+            kind: "sync" | "permissions";
+            /**
              * Status
              * @enum {string}
              */
@@ -308,6 +314,16 @@ export interface components {
             chunks_written: number;
             /** Failures */
             failures: string[];
+            /**
+             * Access Pages Updated
+             * @description pages whose read access changed in place (no re-embedding)
+             */
+            access_pages_updated: number;
+            /**
+             * Access Problems
+             * @description permission data that could not be read: those pages are denied
+             */
+            access_problems: string[];
         };
         /** Me */
         Me: {
