@@ -1,12 +1,13 @@
 // Sign-in with OpenID Connect (authorization code + PKCE) through the provider named by
 // E2E_OIDC_ISSUER, against a stack running AUTH_MODE=oidc. Skipped on other stacks.
-// Users (tests/fakes/oidc.py): alice (finance, staff), olga (rag-admins: an operator).
+// Users (tests/fakes/oidc.py): alice (finance, staff), bob (staff), olga (rag-admins: an operator).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DESKTOP, ask, assistant, env, launch, screenshot, waitForAnswer } from './helpers.mjs';
 
 const issuer = (process.env.E2E_OIDC_ISSUER ?? '').replace(/\/$/, '');
 const renewWaitMs = Number(process.env.E2E_RENEW_WAIT_MS ?? '0');
+const payrollQuestion = process.env.E2E_PAYROLL_QUESTION ?? 'Quand la paie est-elle versée ?';
 
 let browser;
 before(async () => {
@@ -112,5 +113,26 @@ describe('sign-in (AUTH_MODE=oidc)', { skip: issuer ? false : 'E2E_OIDC_ISSUER n
     await screenshot(page, 'signin-3-operator');
     assert.deepEqual(page.errors, []);
     await context.close();
+  });
+
+  test('Confluence permissions: the payroll page is cited for a finance member only', async () => {
+    const titles = async (page) =>
+      (await page.getByTestId('source-link').allTextContents()).map((t) => t.trim()).join(' | ');
+    const asks = async (user) => {
+      const { context, page } = await open();
+      await signIn(page, user, `${user}-pw`);
+      await ask(page, payrollQuestion);
+      assert.equal(await waitForAnswer(page, 150_000), 'done');
+      await page.getByTestId('source-link').first().waitFor();
+      await screenshot(page, `signin-${user === 'alice' ? '4' : '5'}-payroll-${user}`);
+      const seen = { titles: await titles(page), answer: await assistant(page).last().getByTestId('answer').textContent() };
+      await context.close();
+      return seen;
+    };
+    const alice = await asks('alice');
+    assert.match(alice.titles, /Paie/, `alice (finance) should see the payroll page: ${alice.titles}`);
+    const bob = await asks('bob');
+    assert.doesNotMatch(bob.titles, /Paie/, `bob (not in finance) must not see the payroll page: ${bob.titles}`);
+    assert.doesNotMatch(bob.answer, /25 de chaque mois/);
   });
 });
