@@ -6,13 +6,9 @@ Nothing here reaches beyond loopback; the embedding model is the real bundled on
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +17,13 @@ import httpx
 import pytest
 
 import confluence_rag  # noqa: F401  (sets the offline / no-telemetry environment first)
+from benchmarks.processes import VENV_BIN, free_port, subprocess_env, wait_http  # noqa: F401  (re-exported to tests)
 from confluence_rag.settings import Settings
 from tests.fakes.confluence import FakeConfluence, sample_space
 from tests.fakes.llm import FakeLLM
 
 REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
 SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
 class ChromaServer:
@@ -225,9 +201,3 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
         elif line.startswith("data: "):
             events.append((name, json.loads(line[6:])))
     return events
-
-
-def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFLUENCE_", "LLM_", "LITELLM_", "CHROMA_"))}
-    env.update(settings_env)
-    return env
