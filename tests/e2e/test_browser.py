@@ -48,6 +48,7 @@ def test_chat_page_in_chromium(local_stack, fakes):
         frontend_dist=FRONTEND_DIST,
         extra_env={
             "CONFLUENCE_URL": confluence.base_url,
+            "CONFLUENCE_CLOUD": "true",  # a loopback URL is guessed Server/DC: space permissions differ
             "CONFLUENCE_USERNAME": confluence.username,
             "CONFLUENCE_API_TOKEN": confluence.api_token,
             "CONFLUENCE_SPACES": "DEMO",
