@@ -335,6 +335,7 @@ def sync_space_distributed(
     fingerprint: str,
     overlap_minutes: int,
     progress: ProgressFn | None = None,
+    permissions: bool = False,
     poll_s: float = 0.5,
 ) -> tuple[str, SyncStats]:
     """`sync.sync_space`, with the batches done by the Celery workers listening on BROKER_URL."""
@@ -377,7 +378,7 @@ def sync_space_distributed(
     indexed = indexer.indexed_pages(space_key)
     stats.pages_deleted = indexer.delete_pages(space_key, set(indexed) - plan.keep)
     stats.pages_seen = len(plan.keep)
-    if settings.permissions_enabled:
+    if permissions:
         # The batches wrote chunks without access (denied until now): the permission pass stamps them.
         record_access(stats, indexer, source.access(space_key))
     state.record(space_key, started, plan.mode == "full", fingerprint)
