@@ -64,9 +64,9 @@ class StandInJobs:
 
     job = JobOut(
         id="abc123", space_key="ENG", full=False, kind="sync", status="running", error=None,
-        created_at="2026-11-01T00:00:00Z", started_at=None, finished_at=None, duration_s=None, mode="", pages_seen=0, pages_total=0, pages_done=0,
-        pages_added=0, pages_updated=0, pages_unchanged=0, pages_deleted=0, pages_failed=0, chunks_written=0,
-        failures=[], access_pages_updated=0, access_problems=[],
+        created_at="2026-11-01T00:00:00Z", started_at=None, finished_at=None, duration_s=None, mode="",
+        pages_seen=0, pages_total=0, pages_done=0, pages_added=0, pages_updated=0, pages_unchanged=0,
+        pages_deleted=0, pages_failed=0, chunks_written=0, failures=[], access_pages_updated=0, access_problems=[],
     )  # fmt: skip
 
     async def list(self):
