@@ -106,6 +106,31 @@ class SpaceAccess:
                 return self.pages[key]
         return (DENY_LAYER,)
 
+    def to_json(self) -> str:
+        """The whole pass as JSON (a distributed run hands it to its workers through Redis)."""
+        return json.dumps(
+            {
+                "space_key": self.space_key,
+                "grant": json.loads(self.grant.to_json()),
+                "pages": {page_id: [list(layer) for layer in layers] for page_id, layers in self.pages.items()},
+                "groups": {group: sorted(members) for group, members in self.groups.items()},
+                "problems": self.problems,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SpaceAccess:
+        data = json.loads(text)
+        return cls(
+            space_key=data["space_key"],
+            grant=SpaceGrant.from_json(json.dumps(data["grant"])),
+            pages={page_id: tuple(tuple(layer) for layer in layers) for page_id, layers in data["pages"].items()},
+            groups={group: frozenset(members) for group, members in data["groups"].items()},
+            problems=list(data["problems"]),
+        )
+
 
 def referenced_groups(grant: SpaceGrant, layers: Iterable[Layers]) -> set[str]:
     """Every group principal in the space grant or in any layer (their members are fetched)."""

@@ -8,6 +8,12 @@ embed and write it with the same `Indexer.index` as a one-process sync. The plan
 run's counters in Redis (its progress, whatever the number of workers) and, only once every batch
 has succeeded, deletes the pages that left the space and moves the sync point.
 
+Read access (permissions on) also follows the one-process sync: the planner reads the space's access
+once, before planning (the workers add no permission request to the shared Confluence budget), and
+stores it with the run in Redis; each worker loads it once per run and `Indexer.index` stamps every
+chunk it writes, in its metadata and in LlamaIndex's serialized node copy, so no chunk is ever
+written without its access. The run ends with the same permission pass over the whole space.
+
 What makes it safe:
 - late acknowledgement: a batch is acknowledged after it was written; a worker killed mid-batch
   leaves it unacknowledged and Redis delivers it again after BROKER_VISIBILITY_TIMEOUT_S. Chunk ids
@@ -43,6 +49,7 @@ from kombu.exceptions import OperationalError
 
 from confluence_rag.components.rate_limit import connect_redis, redacted
 from confluence_rag.container import Components
+from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.source import PageSource
 from confluence_rag.ingestion.sync import SyncState, plan_ids, record_access
@@ -104,18 +111,35 @@ class RunStore:
         prefix = f"confluence_rag:run:{run_id}"
         self.meta, self.stats, self.done = f"{prefix}:meta", f"{prefix}:stats", f"{prefix}:done"
         self.failed, self.failures, self.running = f"{prefix}:failed", f"{prefix}:failures", f"{prefix}:running"
+        self.access = f"{prefix}:access"
         self._batch_done = client.register_script(_BATCH_DONE)
 
-    def create(self, space_key: str, batches: int, pages_total: int) -> None:
+    def create(self, space_key: str, batches: int, pages_total: int, access: SpaceAccess | None = None) -> None:
+        """The run's keys, in one transaction: its access (when permissions are on) exists with its meta."""
+        meta = {"space_key": space_key, "batches": batches, "pages_total": pages_total, "status": "running"}
+        meta["permissions"] = int(access is not None)
         pipe = self.client.pipeline()
-        pipe.hset(
-            self.meta,
-            mapping={"space_key": space_key, "batches": batches, "pages_total": pages_total, "status": "running"},
-        )
+        pipe.hset(self.meta, mapping=meta)
         pipe.hset(self.stats, mapping={name: 0 for name in (*COUNTERS, "batches_done")})
-        for key in (self.meta, self.stats):
+        keys = [self.meta, self.stats]
+        if access is not None:
+            pipe.set(self.access, access.to_json())
+            keys.append(self.access)
+        for key in keys:
             pipe.expire(key, RUN_TTL_S)
         pipe.execute()
+
+    def load_access(self) -> SpaceAccess | None:
+        """The access the planner read (None: permissions off). Raises when it should be there and is not."""
+        pipe = self.client.pipeline()
+        pipe.hget(self.meta, "permissions")
+        pipe.get(self.access)
+        wanted, text = pipe.execute()
+        if wanted in (None, b"0"):
+            return None
+        if text is None:  # deny when unsure: never write chunks without their access
+            raise DistributedRunFailed(f"run {self.run_id}: its access is missing from Redis")
+        return SpaceAccess.from_json(text.decode())
 
     def set_status(self, status: str) -> None:
         self.client.hset(self.meta, "status", status)
@@ -214,6 +238,12 @@ class _WorkerContext:
     components: Components
     redis: redis.Redis
     name: str
+    access: tuple[str, SpaceAccess | None] | None = None  # (run id, its access): read once per run
+
+    def run_access(self, run: RunStore) -> SpaceAccess | None:
+        if self.access is None or self.access[0] != run.run_id:
+            self.access = (run.run_id, run.load_access())
+        return self.access[1]
 
 
 _context: _WorkerContext | None = None
@@ -253,9 +283,11 @@ def index_batch(
         return "failed: settings differ"
     run.batch_started(batch_no, ctx.name)
     try:
+        access = ctx.run_access(run)
         source = ctx.components.source(space_key)
         indexer = ctx.components.indexer()
-        stats = indexer.index(source.pages_by_id(space_key, ids), space_key, full=full, batch_ids=ids)
+        pages = source.pages_by_id(space_key, ids)
+        stats = indexer.index(pages, space_key, full=full, batch_ids=ids, access=access)
     except Exception as exc:
         ctx.components.forget_store()  # reconnect to Chroma next time
         retries = task.request.retries or 0
@@ -343,6 +375,7 @@ def sync_space_distributed(
     started = datetime.now(UTC)
     client = check_broker(settings)
     source.check_space(space_key)
+    access = source.access(space_key) if permissions else None  # read once, as sync_space does
     plan = plan_ids(
         source,
         indexer,
@@ -357,7 +390,7 @@ def sync_space_distributed(
     stats = SyncStats(mode=plan.mode, pages_total=len(plan.ids))
     run = RunStore(client, uuid.uuid4().hex[:16])
     with_redis = _RedisWait(settings, space_key)
-    with_redis(lambda: run.create(space_key, len(batches), len(plan.ids)))
+    with_redis(lambda: run.create(space_key, len(batches), len(plan.ids), access))
     app = make_celery(settings)
 
     def publish(numbers: list[int]) -> None:
@@ -378,9 +411,10 @@ def sync_space_distributed(
     indexed = indexer.indexed_pages(space_key)
     stats.pages_deleted = indexer.delete_pages(space_key, set(indexed) - plan.keep)
     stats.pages_seen = len(plan.keep)
-    if permissions:
-        # The batches wrote chunks without access (denied until now): the permission pass stamps them.
-        record_access(stats, indexer, source.access(space_key))
+    if access is not None:
+        # As in one process: the batches wrote each chunk with its access; the pass brings the chunks
+        # of unchanged pages to it too, and stores the space grant and the groups.
+        record_access(stats, indexer, access)
     state.record(space_key, started, plan.mode == "full", fingerprint)
     with_redis(lambda: run.set_status("succeeded"))
     if progress:

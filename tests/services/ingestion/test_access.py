@@ -69,3 +69,18 @@ def test_canonical_form_and_key_are_order_independent():
     assert layers_from_json(layers_json(a)) == a
     assert access_key("ENG", a) == access_key("ENG", b) != access_key("OPS", a)
     assert access_key("ENG", ()) != access_key("ENG", a)
+
+
+def test_a_space_access_survives_json_as_a_distributed_run_ships_it():
+    layers = canonical([("g:eng", "u:alice"), ("u:alice",)])
+    access = SpaceAccess(
+        "ENG",
+        SPACE,
+        {"1": (), "2": layers, "3": (DENY_LAYER,)},
+        {"g:eng": frozenset({"u:alice", "u:dave"})},
+        ["members of g:x unreadable"],
+    )
+    back = SpaceAccess.from_json(access.to_json())
+    assert back == access
+    assert back.layers_for("2") == layers and back.layers_for("att9", parent_id="3") == (DENY_LAYER,)
+    assert back.layers_for("4") == (DENY_LAYER,)

@@ -4,6 +4,7 @@ compares the result with a fresh one-process index of the same space."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -48,18 +49,12 @@ def _reference(cluster_confluence, make_settings, space: str) -> dict[str, tuple
     return _space_index(components, space)
 
 
-# LlamaIndex's serialized copy of the node. Distributed batches write chunks before the run's permission
-# pass stamps their access into the metadata in place, so this copy lacks the access keys; the product
-# reads the metadata itself (retrieval never rebuilds nodes from this copy).
-NODE_COPY = "_node_content"
-
-
 def _assert_same_index(got: dict[str, tuple], want: dict[str, tuple]) -> None:
     assert sorted(got) == sorted(want)  # same chunk ids: same pages, same chunking, no duplicates
     for chunk_id, (doc, meta, emb) in want.items():
         assert got[chunk_id][0] == doc, chunk_id
-        without_copy = {k: v for k, v in got[chunk_id][1].items() if k != NODE_COPY}
-        assert without_copy == {k: v for k, v in meta.items() if k != NODE_COPY}, chunk_id
+        # Every key, access and LlamaIndex's serialized node copy (`_node_content`) included.
+        assert got[chunk_id][1] == meta, chunk_id
         assert np.allclose(got[chunk_id][2], emb, atol=1e-4), chunk_id
 
 
@@ -87,11 +82,21 @@ def test_distributed_sync_equals_one_process_sync_and_reports_one_job(
     planner = _planner(cluster_settings, tmp_path)
     jobs = JobManager(planner, tmp_path / "jobs")
     seen: list[tuple[int, int]] = []
+    written_mid_run: list[dict] = []  # chunks already in the index while the run goes on
+    collection = planner.store().collection
     job = jobs.start("ONE")
     while job.status in ("queued", "running"):
         seen.append((job.stats.pages_done, job.stats.pages_total))
+        if 0 < job.stats.pages_done < 12:
+            written_mid_run += collection.get(where={"space_key": "ONE"}, include=["metadatas"])["metadatas"]
         time.sleep(0.05)
     assert job.status == "succeeded", job.error
+    # Each batch wrote its chunks with their access (not denied until the final pass), also in the node copy.
+    assert written_mid_run, "no chunk was seen before the end of the run"
+    for meta in written_mid_run:
+        assert meta.get("access_key") and meta.get("access_layers") == "[]", meta
+        assert json.loads(meta["_node_content"])["metadata"]["access_key"] == meta["access_key"]
+    assert job.stats.access_pages_updated == 0  # the final pass found every chunk already right
     # One job for the whole run, whatever the number of workers: counters aggregated in Redis.
     assert (job.stats.pages_done, job.stats.pages_total, job.stats.pages_added, job.stats.pages_failed) == (
         12,
