@@ -122,12 +122,25 @@ def ingest_distributed(
     full: bool = typer.Option(False, "--full", help="re-embed every page"),
 ) -> None:
     """Ingest one space across N local Celery workers (Redis, Chroma started if not configured); exit 1 on failure."""
+    from pydantic import SecretStr
+
+    from confluence_rag.container import Components
+    from confluence_rag.ingestion.source import SourceError
     from confluence_rag.worker.local_cluster import ClusterError, LocalCluster
 
     _logging()
+    settings = get_settings()
     try:
-        with LocalCluster(get_settings(), workers) as settings:
-            _ingest([space], full, settings)
+        # One request before anything is started: an unknown space or a Confluence that cannot be
+        # reached fails at once, not after Redis, Chroma and N workers (each loading its model).
+        # Without the broker's shared rate budget: Redis may be one of the things still to start.
+        Components(settings.model_copy(update={"broker_url": SecretStr("")})).source(space).check_space(space)
+    except SourceError as exc:
+        typer.secho(f"ingest-distributed: space {space}: {exc}", fg="red", err=True)
+        sys.exit(1)
+    try:
+        with LocalCluster(settings, workers) as cluster_settings:
+            _ingest([space], full, cluster_settings)
     except ClusterError as exc:
         typer.secho(f"ingest-distributed: {exc}", fg="red", err=True)
         sys.exit(1)
