@@ -22,7 +22,7 @@ bench-permissions: venv ## Search p50 with vs without permission filtering, 1,65
 bench-distributed: venv redis-install ## Distributed ingestion pages/s, 1/2/4 Celery workers (BENCH_DISTRIBUTED_ARGS="--embedding server")
 	$(PY) -m benchmarks.bench_distributed $(BENCH_DISTRIBUTED_ARGS)
 
-bench-query: venv chromium-install ## Search p50/p95/p99 through nginx, 1 and 2 query-API replicas, 1/8/32 clients (~6 min; BENCH_QUERY_ARGS="--embedding-backend torch")
+bench-query: venv chromium-install ## Search p50/p95/p99 through nginx, 1 and 2 query-API replicas, 1/8/32 clients (~8 min, ~5.5 once the index is kept in .run/; BENCH_QUERY_ARGS="--embedding-backend torch")
 	$(PY) -m benchmarks.bench_query $(BENCH_QUERY_ARGS)
 
 bench-keyword: venv ## Keyword index of a replica: rebuild time, memory, latency during rebuild at 10k/100k/300k chunks (~15 min)
