@@ -42,6 +42,7 @@ from benchmarks.datasets import PIWIGO, REPO, EvalSet, load_pages, load_question
 from benchmarks.evaluate import sample
 from benchmarks.harness import say
 from benchmarks.processes import VENV_BIN, free_port, subprocess_env, wait_http
+from confluence_rag.container import Components
 from confluence_rag.worker.runs import ingest_space
 
 SPACE = "BENCH"
@@ -76,43 +77,63 @@ def timed(fn, items) -> list[float]:
 
 
 # --- (a) ingestion ---------------------------------------------------------------------------------
-def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object, list[str]]:
+def pipeline_texts(comps) -> list[str]:
+    """The exact texts the pipeline embeds: the space's pages, chunked the same way."""
     from confluence_rag.ingestion.chunking import embed_text
 
-    ing = harness.ingest(fake, workdir, SPACE)
-    comps, stats = ing.components, ing.stats
-    settings = comps.settings
+    return [
+        embed_text(node)  # the engine adds the passage prefix, as in the pipeline
+        for page in comps.source(SPACE).all_pages(SPACE)
+        for node in comps.chunker.chunk_page(page.to_document())
+    ]
+
+
+def raw_encode(comps, texts: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one `encode_passages` over every text (the engine's best case)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    comps.embedder.encode_passages(texts)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def bench_ingestion(fake, workdir: Path, n_pages: int) -> tuple[dict, object, list[str]]:
+    """Ingestion against the raw encode of the same texts, measured before and after it.
+
+    The raw encode brackets the ingestion so that a load change on the shared box shows as a gap
+    between the two raw figures instead of silently skewing the ratio; CPU seconds (every thread of
+    this process) give a second ratio that depends much less on what else runs on the machine."""
+    comps = Components(harness.make_settings(fake, workdir, SPACE.lower()))
+    texts = pipeline_texts(comps)
+    comps.embedder.encode_passages(texts[:2])  # load and warm the engine outside the timings
+    before = raw_encode(comps, texts)
+    ing = harness.ingest_with(comps, SPACE)
+    after = raw_encode(comps, texts)
+    stats, settings = ing.stats, comps.settings
+    raw_s = statistics.mean([before[0], after[0]])
+    raw_cpu = statistics.mean([before[1], after[1]])
+    tokens = [comps.embedder.passage_tokens(t) for t in texts]
     result = {
         "pages": stats.pages_done,
         "chunks": stats.chunks_written,
         "seconds": round(ing.seconds, 1),
+        "cpu_seconds": round(ing.cpu_seconds, 1),
         "pages_per_s": round(stats.pages_done / ing.seconds, 2),
         "chunks_per_s": round(stats.chunks_written / ing.seconds, 2),
         "embedding_batch_size": settings.embedding_batch_size,
+        "raw_encode_texts": len(texts),
+        "raw_encode_seconds_before_after": [round(before[0], 1), round(after[0], 1)],
+        "raw_encode_cpu_seconds_before_after": [round(before[1], 1), round(after[1], 1)],
+        "raw_encode_seconds": round(raw_s, 1),
+        "raw_encode_chunks_per_s": round(len(texts) / raw_s, 2),
+        "pipeline_over_raw_throughput": round((stats.chunks_written / ing.seconds) / (len(texts) / raw_s), 3),
+        "pipeline_over_raw_cpu": round((raw_cpu / len(texts)) / (ing.cpu_seconds / stats.chunks_written), 3),
+        "chunk_tokens_median": int(statistics.median(tokens)),
+        "chunk_tokens_max": max(tokens),
+        "chunks_over_model_limit": sum(t > comps.embedder.max_tokens for t in tokens),
     }
-    say(f"[ingest] {n_pages} pages → {stats.chunks_written} chunks in {ing.seconds:.1f}s")
-
-    # The exact texts the pipeline embedded: fetch the same pages, chunk them the same way.
-    texts: list[str] = []
-    for page in comps.source(SPACE).all_pages(SPACE):
-        for node in comps.chunker.chunk_page(page.to_document()):
-            texts.append(embed_text(node))  # the engine adds the passage prefix, as in the pipeline
-    tokens = [comps.embedder.passage_tokens(t) for t in texts]
-    start = time.perf_counter()
-    comps.embedder.encode_passages(texts)
-    raw_s = time.perf_counter() - start
-    result.update(
-        {
-            "raw_encode_texts": len(texts),
-            "raw_encode_seconds": round(raw_s, 1),
-            "raw_encode_chunks_per_s": round(len(texts) / raw_s, 2),
-            "pipeline_over_raw_throughput": round((stats.chunks_written / ing.seconds) / (len(texts) / raw_s), 3),
-            "chunk_tokens_median": int(statistics.median(tokens)),
-            "chunk_tokens_max": max(tokens),
-            "chunks_over_model_limit": sum(t > comps.embedder.max_tokens for t in tokens),
-        }
+    say(
+        f"[ingest] {n_pages} pages → {stats.chunks_written} chunks in {ing.seconds:.1f}s; raw encode of the same "
+        f"{len(texts)} texts before / after: {before[0]:.1f}s / {after[0]:.1f}s"
     )
-    say(f"[ingest] raw encode of the same {len(texts)} texts: {raw_s:.1f}s")
 
     start = time.perf_counter()
     again = ingest_space(comps, SPACE)  # the same components again: an incremental sync
@@ -159,7 +180,7 @@ def bench_parts(comps, queries: list[str]) -> dict:
 
     def exact(q):
         scores = matrix @ np.asarray(embeddings[q], dtype=np.float32)
-        top = np.argpartition(-scores, depth)[:depth]
+        top = np.argpartition(-scores, min(depth, len(scores) - 1))[:depth]
         return top[np.argsort(-scores[top])]
 
     parts = {
@@ -398,7 +419,12 @@ def markdown(result: dict) -> str:
         f"| full ingestion | {ing['seconds']} s: **{ing['pages_per_s']} pages/s, {ing['chunks_per_s']} chunks/s** |",
         f"| raw `encode` of the same {ing['raw_encode_texts']} texts, batch {ing['embedding_batch_size']} | "
         f"{ing['raw_encode_seconds']} s: **{ing['raw_encode_chunks_per_s']} chunks/s** |",
-        f"| pipeline / raw throughput | **{ing['pipeline_over_raw_throughput']}** |",
+        "| raw `encode` before / after the ingestion | "
+        f"{' / '.join(map(str, ing['raw_encode_seconds_before_after']))} s |",
+        f"| pipeline / raw throughput (wall clock; goal ≥ 0.9) | **{ing['pipeline_over_raw_throughput']}** |",
+        f"| pipeline / raw, CPU seconds per chunk (every thread of the process) | "
+        f"{ing['cpu_seconds']} s vs {' / '.join(map(str, ing['raw_encode_cpu_seconds_before_after']))} s: "
+        f"**{ing['pipeline_over_raw_cpu']}** |",
         f"| re-ingest, nothing changed | {ing['reingest_no_change']['seconds']} s ("
         f"{ing['reingest_no_change']['mode']}: {ing['reingest_no_change']['pages_in_scope']} pages listed, "
         f"{ing['reingest_no_change']['pages_fetched']} fetched, "

@@ -104,13 +104,31 @@ def page_html(page: DataPage) -> str:
     return markdown_html(page.text, page.title) if page.source == PIWIGO else paragraphs_html(page.text)
 
 
-def eval_set(folder: str, space: str, *, distractors: int | None = None) -> EvalSet:
+def eval_set(folder: str, space: str, *, distractors: int | None = None, merge_articles: bool = False) -> EvalSet:
     """The set's pages plus the first `distractors` piwigo pages (None: all 171; 0: none).
 
     Fewer distractors make every mode's task easier alike: compare models on the same number only.
+    `merge_articles`: one page per article (its paragraphs in file order, blank-line separated)
+    instead of one per paragraph, the gold page being the article: pages of several chunks, where
+    the chunk size decides what a chunk holds (the paragraph sets alone fit one chunk per page).
     """
-    pages = load_pages(folder) + load_pages(PIWIGO)[:distractors]
-    return EvalSet(folder, space, pages, load_questions(folder))
+    pages, questions = load_pages(folder), load_questions(folder)
+    if merge_articles:
+        pages, questions = _merged_by_article(pages, questions)
+    return EvalSet(folder, space, pages + load_pages(PIWIGO)[:distractors], questions)
+
+
+def _merged_by_article(pages: list[DataPage], questions: list[Question]) -> tuple[list[DataPage], list[Question]]:
+    articles: dict[str, list[DataPage]] = {}
+    for page in pages:
+        articles.setdefault(page.title, []).append(page)
+    merged, article_of = [], {}
+    for title, parts in articles.items():
+        first = parts[0]
+        merged.append(DataPage(first.page_id, title, "\n\n".join(p.text for p in parts), first.lang, first.source))
+        article_of.update({p.page_id: first.page_id for p in parts})
+    moved = [Question(q.qid, q.question, [article_of[g] for g in q.gold], q.answerable, q.lang) for q in questions]
+    return merged, moved
 
 
 def serve(fake: FakeConfluence, evalset: EvalSet) -> None:

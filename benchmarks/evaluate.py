@@ -76,13 +76,16 @@ def evaluate(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     info = harness.machine()
     names = [n for n in SETS if n in args.sets]
-    evalsets = [eval_set(name, SETS[name], distractors=args.distractors) for name in names]
+    evalsets = [
+        eval_set(name, SETS[name], distractors=args.distractors, merge_articles=args.merge_articles) for name in names
+    ]
     workdir, port, temporary = open_workdir(args.index_dir)
     fake = harness.start_fake(evalsets, port=port)
     out: dict = {
         "machine": info,
         "limit": args.limit,
         "distractors": args.distractors,
+        "merge_articles": args.merge_articles,
         "top_k": args.top_k,
         "sets": {},
     }
@@ -166,6 +169,8 @@ def markdown(result: dict) -> str:
     ]
     if result.get("limit"):
         lines.append(f"- **Quick run**: {result['limit']} questions per set, evenly spread.")
+    if result.get("merge_articles"):
+        lines.append("- **One page per article** (`--merge-articles`): the gold page is the whole article.")
     if result.get("distractors") is not None:
         lines.append(f"- **Reduced corpus**: {result['distractors']} piwigo distractor pages per set (of 171).")
     lines += ["", "## Results (all questions)", ""]
@@ -230,6 +235,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--distractors", type=int, default=None, help="first N piwigo pages as distractors (default: all 171)"
     )
+    parser.add_argument(
+        "--merge-articles", action="store_true", help="one page per article, not per paragraph (chunk-size study)"
+    )
     parser.add_argument("--index-dir", default=None, help="keep the index here and reuse it next time")
     parser.add_argument(
         "--out", default=None, help="where results.json and README.md go (default docs/eval, full runs only)"
@@ -241,7 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is None:
         # A quick or partial run must not overwrite the committed full results.
         args.out = str(REPO / "docs" / "eval")
-        if (args.limit or args.distractors is not None or set(args.sets) != set(SETS)) and not args.render:
+        partial = args.limit or args.distractors is not None or args.merge_articles or set(args.sets) != set(SETS)
+        if partial and not args.render:
             args.no_write = True
     if args.render:
         out = Path(args.out)

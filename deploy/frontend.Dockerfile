@@ -39,6 +39,9 @@ RUN rm -f /etc/nginx/conf.d/default.conf \
  && rm -rf /usr/share/nginx/html/*
 
 COPY deploy/nginx/nginx.conf.template /etc/nginx/templates/nginx.conf.template
+# API_UPSTREAM may list several servers: this turns the list into `server` lines before the
+# entrypoint's envsubst (it sources executable *.envsh files of /docker-entrypoint.d/ in order).
+COPY --chmod=0755 deploy/nginx/api-upstream.envsh /docker-entrypoint.d/19-api-upstream.envsh
 COPY --from=build /src/dist/chat/browser/ /usr/share/nginx/html/
 
 EXPOSE 80

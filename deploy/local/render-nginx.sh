@@ -7,6 +7,8 @@
 #       deploy/local/render-nginx.sh /run/x/nginx/nginx.conf
 #
 # Every variable must be set and non-empty. NGINX_TEMPLATE overrides the template path.
+# API_UPSTREAM may list several query-API servers ("127.0.0.1:8000,127.0.0.1:8002"): one `server`
+# line each in the upstream, written by deploy/nginx/api-upstream.envsh (the image sources it too).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +24,8 @@ if ((${#missing[@]})); then
     echo "render-nginx.sh: not set: ${missing[*]}" >&2
     exit 2
 fi
+# shellcheck source=../nginx/api-upstream.envsh
+. "$here/../nginx/api-upstream.envsh"
 
 # shellcheck disable=SC2016  # a literal ${NAME} list for envsubst
 shell_format=$(printf '${%s} ' "${vars[@]}")

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 UP = DEPLOY / "local" / "up.sh"
@@ -111,6 +113,20 @@ class Stack:
 
     def down(self, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(DOWN)], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+
+def ingest_via_api(base_url: str, space_key: str, admin_token: str, timeout: float = 300) -> dict:
+    """Start an ingestion job through the API (as the admin panel does) and return it once finished."""
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    started = httpx.post(f"{base_url}/api/ingest/jobs", json={"space_key": space_key}, headers=auth, timeout=30)
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{base_url}/api/ingest/jobs/{started.json()['id']}", headers=auth, timeout=30).json()
+        if job["status"] in {"succeeded", "failed"}:
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"ingestion of {space_key} did not finish in {timeout}s")
 
 
 def pids_from_output(text: str) -> dict[str, int]:

@@ -12,12 +12,11 @@ import json
 import re
 import shutil
 import subprocess
-import time
 
 import httpx
 import pytest
 
-from tests.deploy.helpers import REPO, pid_alive, port_is_free, public_tempdir, wait_until
+from tests.deploy.helpers import REPO, ingest_via_api, pid_alive, port_is_free, public_tempdir, wait_until
 from tests.fakes.confluence import FakeConfluence, sample_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -43,16 +42,6 @@ def confluence():
     fake.start()
     yield fake
     fake.stop()
-
-
-def wait_for_job(base: str, job_id: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = httpx.get(f"{base}/api/ingest/jobs/{job_id}", headers=AUTH, timeout=30).json()
-        if job["status"] in {"succeeded", "failed"}:
-            return job
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not finish in {timeout}s")
 
 
 @pytest.fixture
@@ -88,9 +77,7 @@ def test_local_stack_end_to_end(local_stack, confluence, dist):
 
     # Ingestion control goes nginx -> query API -> worker (WORKER_URL); the worker writes into the
     # stack's Chroma server, where the query API finds it.
-    started = httpx.post(f"{stack.nginx_url}/api/ingest/jobs", json={"space_key": "ENG"}, headers=AUTH, timeout=30)
-    assert started.status_code == 202, started.text
-    job = wait_for_job(stack.nginx_url, started.json()["id"])
+    job = ingest_via_api(stack.nginx_url, "ENG", ADMIN_TOKEN)
     assert job["status"] == "succeeded", job
     assert job["chunks_written"] > 0
     assert (stack.run_dir / "data" / "state").is_dir()

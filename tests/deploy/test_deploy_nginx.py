@@ -30,6 +30,7 @@ from tests.deploy.helpers import (
 
 TEMPLATE = DEPLOY / "nginx" / "nginx.conf.template"
 FAKE_BACKEND = Path(__file__).with_name("fake_backend.py")
+UPSTREAM_ENVSH = DEPLOY / "nginx" / "api-upstream.envsh"
 VARS = ("NGINX_USER", "NGINX_LISTEN", "NGINX_ROOT", "API_UPSTREAM", "NGINX_PREFIX", "NGINX_LOG_DIR", "CSP_CONNECT_SRC")
 HASHED_JS = "main-ABCD2345.js"
 
@@ -66,6 +67,20 @@ def image_env() -> dict[str, str]:
     text = (DEPLOY / "frontend.Dockerfile").read_text(encoding="utf-8")
     final = text.split("FROM nginx:", 1)[1]
     return dict(re.findall(r"\b([A-Z_]+)=(\S+)", final.split("RUN", 1)[0]))
+
+
+def image_render(container_env: dict[str, str]) -> str:
+    """What the nginx image's entrypoint does: source 19-api-upstream.envsh (our copy of
+    api-upstream.envsh), then 20-envsubst-on-templates.sh: envsubst "$(printf '${%s} ' <every defined name>)"."""
+    shell_format = " ".join(f"${{{name}}}" for name in container_env)
+    return subprocess.run(
+        ["sh", "-c", '. "$0" && exec envsubst "$1"', str(UPSTREAM_ENVSH), shell_format],
+        input=TEMPLATE.read_text(encoding="utf-8"),
+        env=container_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_template_variables_are_braced_and_known():
@@ -122,19 +137,46 @@ def test_image_render_matches_the_local_render(tmp_path):
         "PKG_RELEASE": "1~trixie",
         "DYNPKG_RELEASE": "1~trixie",
     }
-    # What 20-envsubst-on-templates.sh does: envsubst "$(printf '${%s} ' <every defined name>)".
-    shell_format = " ".join(f"${{{name}}}" for name in container_env)
-    image = subprocess.run(
-        ["envsubst", shell_format],
-        input=TEMPLATE.read_text(encoding="utf-8"),
-        env=container_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    image = image_render(container_env)
     assert image == local
     assert "user nginx;" in image and "listen 80;" in image and "server query-api:8000;" in image
     assert "pid /var/cache/nginx/nginx.pid;" in image and "access_log /var/log/nginx/access.log main;" in image
+
+
+def test_an_upstream_list_becomes_one_server_line_each(tmp_path):
+    """API_UPSTREAM="a:1,b:2 c:3": the local render and the image's render give the same upstream block."""
+    base = public_tempdir("nginx-list-")
+    try:
+        conf = base / "nginx" / "nginx.conf"
+        values = local_values(base, "127.0.0.1:18080", "127.0.0.1:18001,127.0.0.1:18002 [::1]:18003", base / "dist")
+        text = render(conf, **values)
+        block = re.search(r"upstream query_api \{(.*?)\}", text, re.S).group(1)
+        assert re.findall(r"^\s*server (\S+);$", block, re.M) == ["127.0.0.1:18001", "127.0.0.1:18002", "[::1]:18003"]
+        assert "keepalive 16;" in block
+        result = subprocess.run(
+            [nginx_binary(), "-t", "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        image_values = {**image_env(), "API_UPSTREAM": "query-api-1:8000,query-api-2:8000"}
+        image = image_render({**image_values, "PATH": os.environ["PATH"]})
+        local = render(tmp_path / "local.conf", **{k: image_values[k] for k in VARS})
+        assert image == local
+        assert "server query-api-1:8000;\n        server query-api-2:8000;" in image
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+@pytest.mark.parametrize("bad", ["127.0.0.1:8000;include /etc/passwd", "api", "api:80x", "$HOST:8000", "*"])
+def test_a_bad_upstream_entry_is_refused(tmp_path, bad):
+    values = local_values(tmp_path, "127.0.0.1:18080", f"127.0.0.1:18001,{bad}", tmp_path / "dist")
+    env = {**{k: v for k, v in os.environ.items() if k not in VARS}, **values}
+    result = subprocess.run([str(RENDER), str(tmp_path / "n.conf")], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "API_UPSTREAM entry is not host:port" in result.stderr
+    assert not (tmp_path / "n.conf").exists()
 
 
 # --- behaviour, with a real nginx and a stand-in API -----------------------------------------------
@@ -287,3 +329,42 @@ def test_request_body_limit(served):
 def test_healthz_does_not_touch_the_api(served):
     r = httpx.get(f"{served.url}/healthz")
     assert r.status_code == 200 and r.text == "ok\n"
+
+
+def test_requests_are_spread_over_every_listed_replica():
+    """Two stand-in APIs listed in API_UPSTREAM: nginx answers from both (round robin)."""
+    nginx = nginx_binary()
+    base = public_tempdir("nginx-replicas-")
+    port, *api_ports = free_ports(3)
+    apis = []
+    conf = base / "nginx" / "nginx.conf"
+    upstream = ",".join(f"127.0.0.1:{p}" for p in api_ports)
+    render(conf, **local_values(base, f"127.0.0.1:{port}", upstream, base / "dist"))
+    cmd = [nginx, "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")]
+    pidfile = base / "nginx" / "nginx.pid"
+    try:
+        for api_port in api_ports:
+            apis.append(
+                subprocess.Popen(
+                    [sys.executable, str(FAKE_BACKEND), "api"],
+                    env={**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(api_port)},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+        for api_port in api_ports:
+            assert wait_until(lambda p=api_port: _ok(f"http://127.0.0.1:{p}/api/health"), 20), "fake API did not start"
+        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30)
+        assert wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 10), "nginx did not start"
+        seen = [httpx.get(f"http://127.0.0.1:{port}/api/debug/env").json()["API_PORT"] for _ in range(8)]
+        assert set(seen) == {str(p) for p in api_ports}, seen
+    finally:
+        master = int(pidfile.read_text()) if pidfile.exists() else None
+        subprocess.run([*cmd, "-s", "quit"], capture_output=True, timeout=30)
+        if master and not wait_until(lambda: not pid_alive(master), 15):
+            kill_group_or_pid(master)
+        for api in apis:
+            api.terminate()
+            api.wait(10)
+        subprocess.run(["rm", "-rf", str(base)], check=False)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 
-import httpx
 import pytest
 
 from tests.conftest import REPO, subprocess_env
+from tests.deploy.helpers import ingest_via_api
 from tests.fakes.confluence import FakeConfluence, demo_space, sample_space
 from tests.fakes.llm import FakeLLM
 
@@ -59,15 +58,8 @@ def test_chat_page_in_chromium(local_stack, fakes):
         },
     )
     assert stack.up.returncode == 0, stack.up.stdout + stack.up.stderr
-    auth = {"Authorization": f"Bearer {ADMIN}"}
-    job = httpx.post(stack.nginx_url + "/api/ingest/jobs", json={"space_key": "DEMO"}, headers=auth, timeout=30)
-    assert job.status_code == 202, job.text
-    deadline = time.monotonic() + 300
-    while (state := httpx.get(f"{stack.nginx_url}/api/ingest/jobs/{job.json()['id']}", headers=auth).json())[
-        "status"
-    ] not in ("succeeded", "failed") and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert state["status"] == "succeeded" and state["pages_added"] == 9, state
+    job = ingest_via_api(stack.nginx_url, "DEMO", ADMIN)
+    assert job["status"] == "succeeded" and job["pages_added"] == 9, job
 
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 import httpx
 import pytest
 
 from tests.conftest import REPO, subprocess_env
+from tests.deploy.helpers import ingest_via_api
 from tests.e2e.test_browser import FRONTEND_DIST
 from tests.fakes.confluence import FakeConfluence, demo_space
 from tests.fakes.llm import FakeLLM
@@ -78,15 +78,8 @@ def test_sign_in_ask_and_sign_out_in_chromium(local_stack, services):
 
     # Without a token the API refuses; the admin token still drives ingestion (scripts, CLI).
     assert httpx.post(stack.nginx_url + "/api/search", json={"query": "congés"}).status_code == 401
-    auth = {"Authorization": f"Bearer {ADMIN}"}
-    job = httpx.post(stack.nginx_url + "/api/ingest/jobs", json={"space_key": "DEMO"}, headers=auth, timeout=30)
-    assert job.status_code == 202, job.text
-    deadline = time.monotonic() + 300
-    while (state := httpx.get(f"{stack.nginx_url}/api/ingest/jobs/{job.json()['id']}", headers=auth).json())[
-        "status"
-    ] not in ("succeeded", "failed") and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert state["status"] == "succeeded", state
+    job = ingest_via_api(stack.nginx_url, "DEMO", ADMIN)
+    assert job["status"] == "succeeded", job
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = subprocess_env(

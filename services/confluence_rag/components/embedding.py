@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -116,14 +117,15 @@ def _local(settings: Settings) -> Embedder:
         )
         encoder = model._model
     else:
-        from confluence_rag.components.onnx_embedding import OnnxEmbedding, OnnxEncoder
+        from confluence_rag.components.encoder_embedding import EncoderEmbedding
+        from confluence_rag.components.onnx_embedding import OnnxEncoder
         from confluence_rag.components.onnx_export import ensure_onnx_model, onnx_model_path
 
         # Missing files are exported from the local model folder (seconds, no network).
         onnx_file = ensure_onnx_model(path, onnx_model_path(settings, settings.embedding_backend))
         encoder = OnnxEncoder(path, onnx_file)
-        model = OnnxEmbedding(
-            encoder,
+        model = EncoderEmbedding(
+            partial(encoder.encode, batch_size=settings.embedding_batch_size),
             query_instruction=qp,
             text_instruction=pp,
             embed_batch_size=settings.embedding_batch_size,
@@ -201,14 +203,15 @@ class _PrefixedCounter:
 
 
 def _served(settings: Settings) -> Embedder:
-    from confluence_rag.components.served_embedding import ServedEmbedding, ServedEncoder
+    from confluence_rag.components.encoder_embedding import EncoderEmbedding
+    from confluence_rag.components.served_embedding import ServedEncoder
 
     encoder = ServedEncoder(settings)
     qp, pp = settings.embedding_query_prefix, settings.embedding_passage_prefix
     tokens, limit = served_tokens(settings)
     return Embedder(
-        model=ServedEmbedding(
-            encoder,
+        model=EncoderEmbedding(
+            encoder.encode,
             query_instruction=qp,
             text_instruction=pp,
             embed_batch_size=settings.embedding_batch_size,

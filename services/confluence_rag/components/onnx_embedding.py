@@ -5,8 +5,7 @@ model: the model's own tokenizer, truncation at its `max_seq_length` (256 for Mi
 transformer (`onnx_export.py`), mean (or CLS) pooling over the attention mask, L2 normalisation
 (LlamaIndex's HuggingFaceEmbedding always normalises). It offers the part of SentenceTransformer's
 interface the rest of the code uses (`encode`, `tokenizer`, `max_seq_length`,
-`get_embedding_dimension`). `OnnxEmbedding` is the LlamaIndex embedding around it, with the same
-query and passage prefixes as HuggingFaceEmbedding.
+`get_embedding_dimension`); `encoder_embedding.EncoderEmbedding` is the LlamaIndex embedding around it.
 
 onnxruntime is imported in two modules, here and in `onnx_export.py` (optimizer, quantization), both
 lazily and after `confluence_rag/__init__.py` has set ORT_DISABLE_TELEMETRY (without it, importing
@@ -20,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 
 def _pooling_mode(model_dir: Path) -> str:
@@ -90,34 +87,3 @@ class OnnxEncoder:
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.clip(norms, 1e-12, None)
-
-
-class OnnxEmbedding(BaseEmbedding):
-    """LlamaIndex embedding on `OnnxEncoder`; prefixes as in HuggingFaceEmbedding."""
-
-    query_instruction: str = ""
-    text_instruction: str = ""
-    _encoder: OnnxEncoder = PrivateAttr()
-
-    def __init__(self, encoder: OnnxEncoder, *, query_instruction: str = "", text_instruction: str = "", **kw):
-        super().__init__(query_instruction=query_instruction, text_instruction=text_instruction, **kw)
-        self._encoder = encoder
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "OnnxEmbedding"
-
-    def _embed(self, texts: list[str], prefix: str) -> list[list[float]]:
-        return self._encoder.encode([prefix + t for t in texts], batch_size=self.embed_batch_size).tolist()
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._embed([query], self.query_instruction)[0]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._embed([text], self.text_instruction)[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(texts, self.text_instruction)

@@ -18,8 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from confluence_rag.settings import Settings
 
@@ -89,31 +87,3 @@ def _field(item: Any, name: str) -> Any:
 
 def _short(exc: Exception) -> str:
     return str(getattr(exc, "message", exc))[:200]
-
-
-class ServedEmbedding(BaseEmbedding):
-    """LlamaIndex embedding on `ServedEncoder`, with the model's prefixes."""
-
-    query_instruction: str = ""
-    text_instruction: str = ""
-    _encoder: ServedEncoder = PrivateAttr()
-
-    def __init__(self, encoder: ServedEncoder, *, query_instruction: str = "", text_instruction: str = "", **kw):
-        super().__init__(query_instruction=query_instruction, text_instruction=text_instruction, **kw)
-        self._encoder = encoder
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "ServedEmbedding"
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encoder.encode([self.query_instruction + query])[0].tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.encode([self.text_instruction + t for t in texts]).tolist()

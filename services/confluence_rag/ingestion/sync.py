@@ -88,13 +88,12 @@ def plan_sync(
     fingerprint: str,
     overlap: timedelta,
 ) -> SyncPlan:
-    since = state.last_success(space_key)
-    if full or since is None or state.fingerprint(space_key) != fingerprint:
+    since = _incremental_since(state, space_key, full=full, fingerprint=fingerprint)
+    if since is None:
         return SyncPlan("full", source.all_pages(space_key), keep=None)
 
     listing = source.listing(space_key)
-    indexed = indexer.indexed_pages(space_key)
-    stale = sorted(i for i, sig in listing.items() if i not in indexed or indexed[i].listing_sig != sig)
+    stale = _stale_ids(listing, indexer, space_key)
     since -= overlap
 
     def pages() -> Iterator[Page]:
@@ -130,13 +129,27 @@ def plan_ids(
     scope, an incremental one the ids modified since the last sync point plus those whose listing
     differs from the index."""
     listing = source.listing(space_key)
+    since = _incremental_since(state, space_key, full=full, fingerprint=fingerprint)
+    if since is None:
+        return IdPlan("full", sorted(listing), set(listing))
+    changed = source.changed_ids(space_key, since - overlap) & set(listing)
+    return IdPlan("incremental", sorted(set(_stale_ids(listing, indexer, space_key)) | changed), set(listing))
+
+
+def _incremental_since(state: SyncState, space_key: str, *, full: bool, fingerprint: str) -> datetime | None:
+    """The last sync point, or None when this sync must be full (asked for, first sync, or the
+    index was built by another model or chunking: a different fingerprint)."""
     since = state.last_success(space_key)
     if full or since is None or state.fingerprint(space_key) != fingerprint:
-        return IdPlan("full", sorted(listing), set(listing))
+        return None
+    return since
+
+
+def _stale_ids(listing: dict[str, str], indexer: Indexer, space_key: str) -> list[str]:
+    """Ids in the listing that the index lacks or holds with another listing signature (version,
+    title, labels, breadcrumb: what the cheap listing shows), sorted."""
     indexed = indexer.indexed_pages(space_key)
-    stale = {i for i, sig in listing.items() if i not in indexed or indexed[i].listing_sig != sig}
-    changed = source.changed_ids(space_key, since - overlap) & set(listing)
-    return IdPlan("incremental", sorted(stale | changed), set(listing))
+    return sorted(i for i, sig in listing.items() if i not in indexed or indexed[i].listing_sig != sig)
 
 
 def sync_space(
