@@ -184,6 +184,7 @@ def _index(path: Path) -> tuple[dict[str, tuple], dict, dict[str, str]]:
     return chunks, dict(collection.metadata or {}), records
 
 
+@pytest.mark.slow
 def test_make_ingest_distributed_indexes_the_space_as_make_ingest_does(confluence, redis_available, tmp_path):
     marker = uuid.uuid4().hex
     dist_env = _env(confluence, tmp_path, "distributed", marker)
