@@ -30,7 +30,7 @@ from pathlib import Path
 from benchmarks import harness
 from benchmarks.datasets import REPO, EvalSet, Question, eval_set, split_questions
 from benchmarks.harness import say
-from benchmarks.metrics import METRICS, aggregate, question_metrics
+from benchmarks.metrics import METRICS, aggregate, paired_se, question_metrics
 from benchmarks.processes import free_port
 
 MODES = ("keyword", "vector", "hybrid")
@@ -114,25 +114,17 @@ def evaluate(args: argparse.Namespace) -> dict:
                 "unanswerable_excluded": len(evalset.questions) - len(answerable),
                 "modes": {},
             }
+            per_mode: dict[str, dict[str, list]] = {}
             for mode in MODES:
                 ranked, times = rankings(service, questions, evalset, mode, args.top_k)
                 per_q = [question_metrics(r, evalset.gold_fake_ids(q)) for r, q in zip(ranked, questions, strict=True)]
                 half = len(per_q) // 2
                 parts = {"all": per_q, "tune": per_q[:half], "heldout": per_q[half:]}
+                per_mode[mode] = parts
                 entry["modes"][mode] = {split: _round(aggregate(rows)) for split, rows in parts.items()}
                 entry["modes"][mode]["ms_per_query_median"] = round(statistics.median(times), 1)
                 say(f"[{evalset.name}] {mode:8s} " + _line(entry["modes"][mode]["all"]))
-            entry["hybrid_margin"] = {
-                split: {
-                    m: round(
-                        entry["modes"]["hybrid"][split][m]
-                        - max(entry["modes"]["keyword"][split][m], entry["modes"]["vector"][split][m]),
-                        4,
-                    )
-                    for m in METRICS
-                }
-                for split in SPLITS
-            }
+            entry["hybrid_margin"], entry["hybrid_margin_se"] = margins(entry["modes"], per_mode)
             out["sets"][evalset.name] = entry
     finally:
         fake.stop()
@@ -141,6 +133,20 @@ def evaluate(args: argparse.Namespace) -> dict:
     harness.load_note(info)
     out["duration_s"] = round(time.perf_counter() - started, 1)
     return out
+
+
+def margins(modes: dict, per_mode: dict[str, dict[str, list]]) -> tuple[dict, dict]:
+    """Hybrid minus the better single mode, per split and metric, and the bootstrap standard error of
+    that paired difference (how much it would move on another sample of questions)."""
+    delta: dict = {}
+    se: dict = {}
+    for split in SPLITS:
+        delta[split], se[split] = {}, {}
+        for m in METRICS:
+            best = max(("keyword", "vector"), key=lambda mode: modes[mode][split][m])
+            delta[split][m] = round(modes["hybrid"][split][m] - modes[best][split][m], 4)
+            se[split][m] = round(paired_se(per_mode["hybrid"][split], per_mode[best][split], m), 4)
+    return delta, se
 
 
 def _round(values: dict[str, float]) -> dict[str, float]:
@@ -194,19 +200,17 @@ def markdown(result: dict) -> str:
         "## Hybrid minus the better single mode (per metric)",
         "",
         "`tune` = first half of each question file (the fusion weights were chosen on it), "
-        "`heldout` = second half (other articles; see the notes on how it was used).",
+        "`heldout` = second half (other articles; see the notes on how it was used). "
+        "± = bootstrap standard error of the paired difference (the noise of the question sample).",
         "",
         "| set | questions | Δhit@1 | Δhit@5 | Δhit@10 | ΔMRR@10 | ΔnDCG@10 |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, entry in result["sets"].items():
         for split in SPLITS:
-            d = entry["hybrid_margin"][split]
-            lines.append(
-                f"| {name} | {split} ({entry['questions'][split]}) | "
-                + " | ".join(f"{d[m]:+.3f}" for m in METRICS)
-                + " |"
-            )
+            d, se = entry["hybrid_margin"][split], entry.get("hybrid_margin_se", {}).get(split, {})
+            cells = [f"{d[m]:+.3f}" + (f" ± {se[m]:.3f}" if m in se else "") for m in METRICS]
+            lines.append(f"| {name} | {split} ({entry['questions'][split]}) | " + " | ".join(cells) + " |")
     lines += ["", "Per split, every mode:", ""]
     lines += ["| set | split | mode | hit@1 | hit@5 | hit@10 | MRR@10 | nDCG@10 |", "|---|---|---|---|---|---|---|---|"]
     for name, entry in result["sets"].items():

@@ -63,6 +63,18 @@ def question_metrics(ranking: Sequence[str], gold: Iterable[str]) -> dict[str, f
     }
 
 
+def paired_se(a: Sequence[dict[str, float]], b: Sequence[dict[str, float]], metric: str, rounds: int = 1000) -> float:
+    """Bootstrap standard error of mean(a) - mean(b) over the same questions: the noise of a margin
+    measured on this sample of questions (resampled with replacement, fixed seed)."""
+    import numpy as np
+
+    diff = np.array([x[metric] - y[metric] for x, y in zip(a, b, strict=True)])
+    if len(diff) == 0:
+        return 0.0
+    rng = np.random.default_rng(0)
+    return float(np.std([diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(rounds)]))
+
+
 def aggregate(per_question: Iterable[dict[str, float]]) -> dict[str, float]:
     """Mean of each metric over questions (0.0 for every metric when there are none)."""
     rows = list(per_question)

@@ -23,7 +23,7 @@ from benchmarks import harness
 from benchmarks.datasets import eval_set, split_questions
 from benchmarks.evaluate import SETS, open_workdir, sample
 from benchmarks.harness import say
-from benchmarks.metrics import aggregate, question_metrics
+from benchmarks.metrics import aggregate, paired_se, question_metrics
 
 DEPTH = 100
 
@@ -202,14 +202,6 @@ def _per_question(rows, fn) -> list[dict[str, float]]:
     return [question_metrics(fn(r["kw"], r["vec"])[:10], r["gold"]) for r in rows]
 
 
-def _paired_se(a: list[dict], b: list[dict], metric: str, rounds: int = 1000) -> float:
-    """Bootstrap standard error of mean(a) - mean(b) over the same questions (the split's noise)."""
-    diff = np.array([x[metric] - y[metric] for x, y in zip(a, b, strict=True)])
-    rng = np.random.default_rng(0)
-    means = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(rounds)]
-    return float(np.std(means))
-
-
 def compare(args: argparse.Namespace) -> None:
     """Per model (a dumped cache each): keyword, vector and score fusion with the keyword weight chosen
     on the tune half only (best mean MRR@10 over the sets); the held-out half reported, with the
@@ -241,7 +233,7 @@ def compare(args: argparse.Namespace) -> None:
                 for m in COMPARE_METRICS:
                     best = max(("keyword", "vector"), key=lambda mode: cell[mode][m])
                     cell.setdefault("margin", {})[m] = round(cell["hybrid"][m] - cell[best][m], 4)
-                    cell.setdefault("margin_se", {})[m] = round(_paired_se(per["hybrid"], per[best], m), 4)
+                    cell.setdefault("margin_se", {})[m] = round(paired_se(per["hybrid"], per[best], m), 4)
                     cell.setdefault("margin_over_keyword", {})[m] = round(cell["hybrid"][m] - cell["keyword"][m], 4)
                 cell["questions"] = len(part)
                 entry[name][split] = cell

@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from benchmarks.metrics import aggregate, first_relevant_rank, hit_at_k, mrr_at_k, ndcg_at_k, question_metrics
+from benchmarks.metrics import (
+    aggregate,
+    first_relevant_rank,
+    hit_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    paired_se,
+    question_metrics,
+)
 
 RANKING = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
 
@@ -65,3 +73,13 @@ def test_question_metrics_and_aggregate():
     assert mean["mrr@10"] == pytest.approx((1 + 1 / 3) / 3)
     assert mean["ndcg@10"] == pytest.approx((1 + 0.5) / 3)
     assert aggregate([]) == {"hit@1": 0.0, "hit@5": 0.0, "hit@10": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0}
+
+
+def test_paired_se_is_the_noise_of_a_margin_not_of_each_side():
+    # The same questions answered the same way: no margin, no noise, however noisy each side is.
+    mixed = [{"hit@1": float(i % 2)} for i in range(400)]
+    assert paired_se(mixed, mixed, "hit@1") == 0.0
+    # b wins a quarter of the questions a loses: the margin's SE is that of a 0/1 mean with p = 1/4.
+    a = [{"hit@1": 1.0} for _ in range(400)]
+    b = [{"hit@1": 0.0 if i % 4 == 0 else 1.0} for i in range(400)]
+    assert paired_se(a, b, "hit@1") == pytest.approx(math.sqrt(0.25 * 0.75 / 400), rel=0.15)
