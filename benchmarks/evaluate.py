@@ -219,7 +219,9 @@ def markdown(result: dict) -> str:
                 vals = entry["modes"][mode][split]
                 lines.append(f"| {name} | {split} | {mode} | " + " | ".join(f"{vals[m]:.3f}" for m in METRICS) + " |")
     ingest = "; ".join(
-        f"{n}: {e['pages']} pages → {e['chunks']} chunks in {e['ingest_s']:.0f} s" for n, e in result["sets"].items()
+        f"{n}: {e['pages']} pages → {e['chunks']} chunks in {e['ingest_s']:.0f} s"
+        + (" (kept index reused, nothing embedded)" if e.get("chunks_embedded") == 0 else "")
+        for n, e in result["sets"].items()
     )
     lines += ["", f"Ingestion during the run: {ingest}.", ""]
     if NOTES.exists():
