@@ -100,6 +100,16 @@ def test_render_requires_every_variable(tmp_path):
     assert not (tmp_path / "n.conf").exists()
 
 
+def nginx_config_test(base, conf) -> subprocess.CompletedProcess[str]:
+    """`nginx -t` on a rendered configuration, with its prefix and error log under `base`."""
+    return subprocess.run(
+        [nginx_binary(), "-t", "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 def test_local_render_passes_nginx_t():
     base = public_tempdir("nginx-t-")
     try:
@@ -108,12 +118,7 @@ def test_local_render_passes_nginx_t():
         text = render(conf, **values)
         assert "${" not in text
         assert "proxy_buffering off;" in text and "$proxy_add_x_forwarded_for" in text
-        result = subprocess.run(
-            [nginx_binary(), "-t", "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = nginx_config_test(base, conf)
         assert result.returncode == 0, result.stderr
         assert "syntax is ok" in result.stderr and "test is successful" in result.stderr
     finally:
@@ -153,12 +158,7 @@ def test_an_upstream_list_becomes_one_server_line_each(tmp_path):
         block = re.search(r"upstream query_api \{(.*?)\}", text, re.S).group(1)
         assert re.findall(r"^\s*server (\S+);$", block, re.M) == ["127.0.0.1:18001", "127.0.0.1:18002", "[::1]:18003"]
         assert "keepalive 16;" in block
-        result = subprocess.run(
-            [nginx_binary(), "-t", "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = nginx_config_test(base, conf)
         assert result.returncode == 0, result.stderr
         image_values = {**image_env(), "API_UPSTREAM": "query-api-1:8000,query-api-2:8000"}
         image = image_render({**image_values, "PATH": os.environ["PATH"]})
