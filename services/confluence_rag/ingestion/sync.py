@@ -69,6 +69,46 @@ class SyncState:
         return self._read().get(space_key, {}).get("fingerprint", "")
 
 
+@dataclass(frozen=True)
+class SyncStart:
+    """What every sync (one process or distributed) decides before it fetches a page."""
+
+    started: datetime  # the next sync point, taken before anything is read
+    access: SpaceAccess | None  # the space's read access, read once (None: permissions off)
+    since: datetime | None  # fetch what changed after this (the last sync point minus the overlap); None: full
+
+
+def start_sync(
+    source: PageSource,
+    state: SyncState,
+    space_key: str,
+    *,
+    full: bool,
+    fingerprint: str,
+    overlap: timedelta,
+    permissions: bool,
+) -> SyncStart:
+    started = datetime.now(UTC)
+    source.check_space(space_key)  # a clear error for an unknown space before anything else
+    access = source.access(space_key) if permissions else None
+    since = state.last_success(space_key)
+    # Full when asked, on a first sync, or when the index was built by another model or chunking.
+    if full or since is None or state.fingerprint(space_key) != fingerprint:
+        return SyncStart(started, access, None)
+    return SyncStart(started, access, since - overlap)
+
+
+def finish_sync(
+    stats: SyncStats, indexer: Indexer, state: SyncState, space_key: str, start: SyncStart, fingerprint: str
+) -> None:
+    """Once every page was handled: the permission pass over the whole space, then the sync point."""
+    if start.access is not None:
+        record_access(stats, indexer, start.access)
+    # Pages that failed need no older sync point: their listing still differs from the index,
+    # so the next incremental run fetches them again.
+    state.record(space_key, start.started, start.since is None, fingerprint)
+
+
 @dataclass
 class SyncPlan:
     mode: str  # full | incremental
@@ -78,23 +118,12 @@ class SyncPlan:
     to_fetch_hint: int | None = None
 
 
-def plan_sync(
-    source: PageSource,
-    indexer: Indexer,
-    state: SyncState,
-    space_key: str,
-    *,
-    full: bool,
-    fingerprint: str,
-    overlap: timedelta,
-) -> SyncPlan:
-    since = _incremental_since(state, space_key, full=full, fingerprint=fingerprint)
+def plan_sync(source: PageSource, indexer: Indexer, space_key: str, since: datetime | None) -> SyncPlan:
     if since is None:
         return SyncPlan("full", source.all_pages(space_key), keep=None)
 
     listing = source.listing(space_key)
     stale = _stale_ids(listing, indexer, space_key)
-    since -= overlap
 
     def pages() -> Iterator[Page]:
         fetched: set[str] = set()
@@ -115,34 +144,15 @@ class IdPlan:
     keep: set[str]  # every id in scope: indexed pages outside it are deleted once all batches succeeded
 
 
-def plan_ids(
-    source: PageSource,
-    indexer: Indexer,
-    state: SyncState,
-    space_key: str,
-    *,
-    full: bool,
-    fingerprint: str,
-    overlap: timedelta,
-) -> IdPlan:
+def plan_ids(source: PageSource, indexer: Indexer, space_key: str, since: datetime | None) -> IdPlan:
     """The same decisions as `plan_sync`, from the cheap listing only: a full sync fetches every id in
     scope, an incremental one the ids modified since the last sync point plus those whose listing
     differs from the index."""
     listing = source.listing(space_key)
-    since = _incremental_since(state, space_key, full=full, fingerprint=fingerprint)
     if since is None:
         return IdPlan("full", sorted(listing), set(listing))
-    changed = source.changed_ids(space_key, since - overlap) & set(listing)
+    changed = source.changed_ids(space_key, since) & set(listing)
     return IdPlan("incremental", sorted(set(_stale_ids(listing, indexer, space_key)) | changed), set(listing))
-
-
-def _incremental_since(state: SyncState, space_key: str, *, full: bool, fingerprint: str) -> datetime | None:
-    """The last sync point, or None when this sync must be full (asked for, first sync, or the
-    index was built by another model or chunking: a different fingerprint)."""
-    since = state.last_success(space_key)
-    if full or since is None or state.fingerprint(space_key) != fingerprint:
-        return None
-    return since
 
 
 def _stale_ids(listing: dict[str, str], indexer: Indexer, space_key: str) -> list[str]:
@@ -164,32 +174,21 @@ def sync_space(
     progress: ProgressFn | None = None,
     permissions: bool = False,
 ) -> tuple[str, SyncStats]:
-    started = datetime.now(UTC)
-    source.check_space(space_key)  # a clear error for an unknown space before anything else
-    access = source.access(space_key) if permissions else None
-    plan = plan_sync(
-        source,
-        indexer,
-        state,
-        space_key,
-        full=full,
-        fingerprint=fingerprint,
-        overlap=timedelta(minutes=overlap_minutes),
+    overlap = timedelta(minutes=overlap_minutes)
+    start = start_sync(
+        source, state, space_key, full=full, fingerprint=fingerprint, overlap=overlap, permissions=permissions
     )
+    plan = plan_sync(source, indexer, space_key, start.since)
     log.info("space %r: %s sync", space_key, plan.mode)
 
     def total() -> int | None:
         return plan.to_fetch_hint if plan.mode == "incremental" else source.expected_total()
 
     stats = indexer.index(
-        plan.pages, space_key, full=full, keep=plan.keep, progress=progress, total_hint=total, access=access
+        plan.pages, space_key, full=full, keep=plan.keep, progress=progress, total_hint=total, access=start.access
     )
     stats.pages_seen = plan.in_scope if plan.in_scope is not None else stats.pages_done
-    if access is not None:
-        record_access(stats, indexer, access)
-    # Pages that failed need no older sync point: their listing still differs from the index,
-    # so the next incremental run fetches them again.
-    state.record(space_key, started, plan.mode == "full", fingerprint)
+    finish_sync(stats, indexer, state, space_key, start, fingerprint)
     return plan.mode, stats
 
 

@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import redis
@@ -52,7 +52,7 @@ from confluence_rag.container import Components
 from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.source import PageSource
-from confluence_rag.ingestion.sync import SyncState, plan_ids, record_access
+from confluence_rag.ingestion.sync import SyncState, finish_sync, plan_ids, start_sync
 from confluence_rag.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -372,25 +372,18 @@ def sync_space_distributed(
 ) -> tuple[str, SyncStats]:
     """`sync.sync_space`, with the batches done by the Celery workers listening on BROKER_URL."""
     settings = components.settings
-    started = datetime.now(UTC)
     client = check_broker(settings)
-    source.check_space(space_key)
-    access = source.access(space_key) if permissions else None  # read once, as sync_space does
-    plan = plan_ids(
-        source,
-        indexer,
-        state,
-        space_key,
-        full=full,
-        fingerprint=fingerprint,
-        overlap=timedelta(minutes=overlap_minutes),
+    overlap = timedelta(minutes=overlap_minutes)
+    start = start_sync(
+        source, state, space_key, full=full, fingerprint=fingerprint, overlap=overlap, permissions=permissions
     )
+    plan = plan_ids(source, indexer, space_key, start.since)
     batches = list(_batches(plan.ids, max(1, settings.ingest_batch_pages)))
     log.info("space %r: %s sync, %d pages in %d batches", space_key, plan.mode, len(plan.ids), len(batches))
     stats = SyncStats(mode=plan.mode, pages_total=len(plan.ids))
     run = RunStore(client, uuid.uuid4().hex[:16])
     with_redis = _RedisWait(settings, space_key)
-    with_redis(lambda: run.create(space_key, len(batches), len(plan.ids), access))
+    with_redis(lambda: run.create(space_key, len(batches), len(plan.ids), start.access))
     app = make_celery(settings)
 
     def publish(numbers: list[int]) -> None:
@@ -411,11 +404,9 @@ def sync_space_distributed(
     indexed = indexer.indexed_pages(space_key)
     stats.pages_deleted = indexer.delete_pages(space_key, set(indexed) - plan.keep)
     stats.pages_seen = len(plan.keep)
-    if access is not None:
-        # As in one process: the batches wrote each chunk with its access; the pass brings the chunks
-        # of unchanged pages to it too, and stores the space grant and the groups.
-        record_access(stats, indexer, access)
-    state.record(space_key, started, plan.mode == "full", fingerprint)
+    # As in one process: the batches wrote each chunk with its access; the permission pass brings the
+    # chunks of unchanged pages to it too and stores the space grant and the groups; then the sync point.
+    finish_sync(stats, indexer, state, space_key, start, fingerprint)
     with_redis(lambda: run.set_status("succeeded"))
     if progress:
         progress(stats)
