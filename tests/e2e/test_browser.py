@@ -24,6 +24,21 @@ FRONTEND_DIST = REPO / "frontend-angular" / "dist" / "chat" / "browser"
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 
 
+def run_browser_scenarios(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The playwright-core scenarios under frontend-angular/`target`, one at a time; they must pass."""
+    run = subprocess.run(
+        ["node", "--test", "--test-concurrency=1", target],
+        cwd=REPO / "frontend-angular",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    print(run.stdout[-6000:], run.stderr[-3000:])
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    return run
+
+
 @pytest.fixture
 def fakes():
     confluence = FakeConfluence(cloud=True, page_cap=5)
@@ -73,16 +88,7 @@ def test_chat_page_in_chromium(local_stack, fakes):
             "E2E_CONFLUENCE_URL": confluence.base_url,
         }
     )
-    run = subprocess.run(
-        ["node", "--test", "--test-concurrency=1", "e2e/"],
-        cwd=REPO / "frontend-angular",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    print(run.stdout[-6000:], run.stderr[-3000:])
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    run = run_browser_scenarios("e2e/", env)
     assert "# fail 0" in run.stdout
     assert list(ARTIFACTS.glob("*.png")), "the browser tests saved no screenshot"
     # The LLM fake saw grounded prompts from the browser's questions.

@@ -11,14 +11,13 @@ The scenario is frontend-angular/e2e/signin.test.mjs; screenshots go to test-art
 from __future__ import annotations
 
 import os
-import subprocess
 
 import httpx
 import pytest
 
 from tests.conftest import REPO, subprocess_env
 from tests.deploy.helpers import ingest_via_api
-from tests.e2e.test_browser import FRONTEND_DIST
+from tests.e2e.test_browser import FRONTEND_DIST, run_browser_scenarios
 from tests.fakes.confluence import FakeConfluence, demo_space
 from tests.fakes.llm import FakeLLM
 from tests.fakes.oidc import FakeOIDCProvider
@@ -91,16 +90,7 @@ def test_sign_in_ask_and_sign_out_in_chromium(local_stack, services):
             "E2E_PAYROLL_QUESTION": PAYROLL_QUESTION,
         }
     )
-    run = subprocess.run(
-        ["node", "--test", "--test-concurrency=1", "e2e/signin.test.mjs"],
-        cwd=REPO / "frontend-angular",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    print(run.stdout[-6000:], run.stderr[-3000:])
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    run = run_browser_scenarios("e2e/signin.test.mjs", env)
     assert "# pass 3" in run.stdout and "# fail 0" in run.stdout
     assert (ARTIFACTS / "signin-4-payroll-alice.png").exists() and (ARTIFACTS / "signin-5-payroll-bob.png").exists()
     # What the LLM was sent for bob's question held nothing of the restricted page.
