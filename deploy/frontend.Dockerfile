@@ -11,9 +11,8 @@ ENV NG_CLI_ANALYTICS=false \
 
 WORKDIR /src
 COPY frontend-angular/package*.json ./
-# `npm install`, not `npm ci`: a lockfile written where some platform packages are missing from
-# the registry is rejected by `npm ci`; `npm install` installs the locked versions.
-RUN npm install --no-audit --no-fund
+# `npm ci`: exactly package-lock.json, never re-resolved (the same command as `make frontend-install`).
+RUN npm ci --no-audit --no-fund
 COPY frontend-angular/ ./
 RUN npx ng build \
  && test -f dist/chat/browser/index.html
