@@ -26,7 +26,9 @@ def test_merged_articles_keep_each_gold_paragraph_on_its_gold_page():
 def test_make_eval_and_bench_say_what_data_they_need_when_it_is_missing(tmp_path: Path):
     """A user's clone has no ../shared beside it: the targets stop at once with a message, not a traceback."""
     env = {**os.environ, "SHARED_DATA_DIR": str(tmp_path / "none")}
-    check = subprocess.run([sys.executable, "-m", "benchmarks.datasets"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [sys.executable, "-m", "benchmarks.datasets"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert check.returncode != 0
     assert "Traceback" not in check.stderr
     for needed in ("piaf_dev", "xquad_en", "docs_piwigo_fr_en", "pages.jsonl", "SHARED_DATA_DIR", "../shared/data"):

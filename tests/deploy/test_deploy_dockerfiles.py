@@ -144,7 +144,10 @@ def test_backend_installs_the_lock_like_the_makefile():
     assert copied == ["services/requirements.lock deploy/pip-install-lock.sh ./"]
     assert "!deploy/pip-install-lock.sh" in (REPO / ".dockerignore").read_text(encoding="utf-8").split()
     # No other pip install of dependencies anywhere: only the application itself, without dependencies.
-    for name, text in (("Dockerfile", run_text(BACKEND)), ("Makefile", (REPO / "Makefile").read_text(encoding="utf-8"))):
+    for name, text in (
+        ("Dockerfile", run_text(BACKEND)),
+        ("Makefile", (REPO / "Makefile").read_text(encoding="utf-8")),
+    ):
         for command in re.findall(r"pip install [^&\n]*", text):
             assert "--no-deps" in command and "services" in command or "pip-tools" in command, f"{name}: {command}"
     script = (DEPLOY / "pip-install-lock.sh").read_text(encoding="utf-8")

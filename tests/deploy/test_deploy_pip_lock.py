@@ -59,7 +59,9 @@ def index(tmp_path_factory) -> Path:
     lib = _wheel(folder, "lockdemo-lib", "1.0", requires=extra, extras=("http2",))
     h2 = _wheel(folder, "lockdemo-h2", "1.0")
     _wheel(folder, "lockdemo-lib", "2.0", requires=extra, extras=("http2",))  # published after the lock
-    lock = _locked(app, "lockdemo-app==1.0") + _locked(h2, "lockdemo-h2==1.0") + _locked(lib, "lockdemo-lib[http2]==1.0")
+    lock = (
+        _locked(app, "lockdemo-app==1.0") + _locked(h2, "lockdemo-h2==1.0") + _locked(lib, "lockdemo-lib[http2]==1.0")
+    )
     (folder / "requirements.lock").write_text(lock, encoding="utf-8")
     return folder
 
@@ -93,7 +95,9 @@ def _install(venv: Path, index: Path, lock: Path) -> subprocess.CompletedProcess
 
 def _version(venv: Path, module: str) -> str:
     code = f"import {module}; print({module}.__version__)"
-    return subprocess.run([str(venv / "bin/python"), "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [str(venv / "bin/python"), "-c", code], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def test_the_install_takes_the_locked_release_though_a_newer_one_is_on_the_index(venv: Path, index: Path):
@@ -134,4 +138,3 @@ def test_a_file_that_does_not_match_its_hash_is_refused(venv: Path, index: Path,
     done = _install(venv, index, tmp_path / "tampered.lock")
     assert done.returncode != 0
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stderr
-
