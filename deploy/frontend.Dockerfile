@@ -31,7 +31,8 @@ ENV NGINX_ENVSUBST_OUTPUT_DIR=/etc/nginx \
     NGINX_PREFIX=/var/cache/nginx \
     NGINX_LOG_DIR=/var/log/nginx \
     API_UPSTREAM=query-api:8000 \
-    CSP_CONNECT_SRC="'self'"
+    CSP_CONNECT_SRC="'self'" \
+    NGINX_AUTH_PROXY=none
 
 # Our nginx.conf does not include conf.d/; remove the stock site so nobody edits it by mistake.
 RUN rm -f /etc/nginx/conf.d/default.conf \
@@ -41,6 +42,8 @@ COPY deploy/nginx/nginx.conf.template /etc/nginx/templates/nginx.conf.template
 # API_UPSTREAM may list several servers: this turns the list into `server` lines before the
 # entrypoint's envsubst (it sources executable *.envsh files of /docker-entrypoint.d/ in order).
 COPY --chmod=0755 deploy/nginx/api-upstream.envsh /docker-entrypoint.d/19-api-upstream.envsh
+# NGINX_AUTH_PROXY (the authenticating proxy's addresses, or none) becomes the template's geo entries.
+COPY --chmod=0755 deploy/nginx/auth-proxy.envsh /docker-entrypoint.d/18-auth-proxy.envsh
 COPY --from=build /src/dist/chat/browser/ /usr/share/nginx/html/
 
 EXPOSE 80

@@ -170,15 +170,20 @@ def llm_settings(fake: FakeLLM) -> dict:
 
 
 class ServerThread:
-    """A real uvicorn server on a free loopback port, in a thread (real HTTP, same process)."""
+    """A real uvicorn server on a free loopback port, in a thread (real HTTP, same process), configured
+    as the CLI serves the apps (web/server.py)."""
 
     health_path = "/api/health"
 
-    def __init__(self, app, *, lifespan: str = "auto"):
+    def __init__(self, app, *, lifespan: str = "auto", max_header_bytes: int = 32768):
         import uvicorn
 
+        from confluence_rag.web.server import server_config
+
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan)
+        config = server_config(
+            app, "127.0.0.1", self.port, max_header_bytes=max_header_bytes, log_level="warning", lifespan=lifespan
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

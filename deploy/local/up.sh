@@ -18,6 +18,8 @@
 #   NGINX           nginx binary                                       [nginx from PATH, else /usr/sbin/nginx]
 #   NGINX_USER      worker user when run as root                       [www-data]
 #   UP_TIMEOUT      seconds to wait for each service                   [180]
+#   NGINX_AUTH_PROXY the authenticating proxy's addresses/CIDRs: only from there do sign-in
+#                   headers (X-Forwarded-User...) reach the API; "none" clears them always [none]
 # Relative paths are relative to the current directory. Everything else in the environment
 # (CONFLUENCE_*, LLM_*, ADMIN_TOKEN, EMBEDDING_MODEL, ...) passes through to the services, which
 # also read .env from the repository root; the topology variables (hosts, ports, CHROMA_HOST,
@@ -179,6 +181,7 @@ if [[ -z ${CSP_CONNECT_SRC:-} ]]; then
 fi
 NGINX_USER=$NGINX_USER NGINX_LISTEN=$HOST:$NGINX_PORT NGINX_ROOT=$FRONTEND_DIST \
     API_UPSTREAM=$HOST:$API_PORT NGINX_PREFIX=$NGX_DIR NGINX_LOG_DIR=$LOG_DIR/nginx CSP_CONNECT_SRC=$CSP_CONNECT_SRC \
+    NGINX_AUTH_PROXY=${NGINX_AUTH_PROXY:-none} \
     "$ROOT_DIR/deploy/local/render-nginx.sh" "$NGX_CONF"
 NGX=("$NGINX_BIN" -p "$NGX_DIR/" -c "$NGX_CONF" -e "$NGX_ERR")
 if ! "${NGX[@]}" -t -q >>"$LOG_DIR/nginx.log" 2>&1; then

@@ -25,18 +25,17 @@ def _logging() -> None:
 @app.command()
 def api(host: str = typer.Option(None, help="default: API_HOST"), port: int = typer.Option(None)) -> None:
     """Run the query API (FastAPI) in the foreground."""
-    import uvicorn
-
     from confluence_rag.api.app import create_app
+    from confluence_rag.web.server import serve
 
     _logging()
     settings = get_settings()
-    uvicorn.run(
+    serve(
         create_app(settings),
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=5,
+        host or settings.api_host,
+        port or settings.api_port,
+        max_header_bytes=settings.max_header_bytes,
+        log_level=settings.log_level,
     )
 
 
@@ -53,18 +52,17 @@ def openapi() -> None:
 @app.command()
 def worker() -> None:
     """Run the ingest worker: scheduled syncs plus its control API on WORKER_HOST:WORKER_PORT."""
-    import uvicorn
-
+    from confluence_rag.web.server import serve
     from confluence_rag.worker.app import create_worker_app
 
     _logging()
     settings = get_settings()
-    uvicorn.run(
+    serve(
         create_worker_app(settings),
-        host=settings.worker_host,
-        port=settings.worker_port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=5,
+        settings.worker_host,
+        settings.worker_port,
+        max_header_bytes=settings.max_header_bytes,
+        log_level=settings.log_level,
     )
 
 

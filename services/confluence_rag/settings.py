@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     max_query_chars: int = 4000
     max_messages: int = 40
     max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the APIs accept (413 above)")
+    max_header_bytes: int = Field(
+        32768, ge=1024, description="Largest request line + headers the APIs accept (431 above; nginx's 4 x 8k)"
+    )
 
     # --- Distributed ingestion (Celery on Redis) ---------------------------------------------
     broker_url: SecretStr = Field(SecretStr(""), description="redis://host:6379/0; empty = one process, no Redis")

@@ -9,7 +9,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,17 @@ UP = DEPLOY / "local" / "up.sh"
 DOWN = DEPLOY / "local" / "down.sh"
 RENDER = DEPLOY / "local" / "render-nginx.sh"
 VENV = REPO / ".venv"
+# The placeholders of deploy/nginx/nginx.conf.template.
+VARS = (
+    "NGINX_USER",
+    "NGINX_LISTEN",
+    "NGINX_ROOT",
+    "API_UPSTREAM",
+    "NGINX_PREFIX",
+    "NGINX_LOG_DIR",
+    "CSP_CONNECT_SRC",
+    "NGINX_AUTH_PROXY",
+)
 
 
 def venv_or_path_binary(name: str) -> str | None:
@@ -151,3 +163,57 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return predicate()
+
+
+def nginx_user() -> str:
+    if os.geteuid() != 0:
+        return os.environ.get("USER", "nobody")
+    return "www-data" if subprocess.run(["id", "www-data"], capture_output=True).returncode == 0 else "nobody"
+
+
+def render(out: Path, **values: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in VARS}
+    env.update(values)
+    subprocess.run([str(RENDER), str(out)], env=env, check=True, capture_output=True, text=True)
+    return out.read_text(encoding="utf-8")
+
+
+def local_values(base: Path, listen: str, upstream: str, root: Path) -> dict[str, str]:
+    (base / "nginx").mkdir(exist_ok=True)
+    (base / "logs").mkdir(exist_ok=True)
+    return {
+        "NGINX_USER": nginx_user(),
+        "NGINX_LISTEN": listen,
+        "NGINX_ROOT": str(root),
+        "API_UPSTREAM": upstream,
+        "NGINX_PREFIX": str(base / "nginx"),
+        "NGINX_LOG_DIR": str(base / "logs"),
+        "CSP_CONNECT_SRC": "'self'",
+        "NGINX_AUTH_PROXY": "none",
+    }
+
+
+@contextmanager
+def running_nginx(base: Path, values: dict[str, str]) -> Iterator[str]:
+    """Debian's nginx on the template rendered with `values` (local_values), under `base`; its URL."""
+    conf = base / "nginx" / "nginx.conf"
+    render(conf, **values)
+    cmd = [nginx_binary(), "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")]
+    pidfile = base / "nginx" / "nginx.pid"
+    url = f"http://{values['NGINX_LISTEN']}"
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30)
+        assert wait_until(lambda: answers_200(f"{url}/healthz"), 10), "nginx did not start"
+        yield url
+    finally:
+        master = int(pidfile.read_text()) if pidfile.exists() else None
+        subprocess.run([*cmd, "-s", "quit"], capture_output=True, timeout=30)
+        if master and not wait_until(lambda: not pid_alive(master), 15):
+            kill_group_or_pid(master)
+
+
+def answers_200(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -20,7 +20,7 @@ from tests.deploy.helpers import REPO, VENV
 SERVICES = {"chroma", "redis", "query-api", "ingest-worker", "ingest-scheduler", "frontend"}
 BACKEND = ("query-api", "ingest-worker", "ingest-scheduler")
 # Variables compose interpolates that are no settings of the Python services.
-COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC"}
+COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC", "NGINX_AUTH_PROXY"}
 # Variables of the frontend container: the nginx template's (deploy/nginx/nginx.conf.template).
 NGINX_TEMPLATE_VARS = {
     "NGINX_USER",
@@ -30,6 +30,7 @@ NGINX_TEMPLATE_VARS = {
     "NGINX_PREFIX",
     "NGINX_LOG_DIR",
     "CSP_CONNECT_SRC",
+    "NGINX_AUTH_PROXY",
 }
 
 

@@ -20,46 +20,22 @@ import pytest
 from tests.deploy.helpers import (
     DEPLOY,
     RENDER,
+    VARS,
+    answers_200,
     free_ports,
-    kill_group_or_pid,
+    local_values,
     nginx_binary,
-    pid_alive,
     public_tempdir,
+    render,
+    running_nginx,
     wait_until,
 )
 
 TEMPLATE = DEPLOY / "nginx" / "nginx.conf.template"
 FAKE_BACKEND = Path(__file__).with_name("fake_backend.py")
 UPSTREAM_ENVSH = DEPLOY / "nginx" / "api-upstream.envsh"
-VARS = ("NGINX_USER", "NGINX_LISTEN", "NGINX_ROOT", "API_UPSTREAM", "NGINX_PREFIX", "NGINX_LOG_DIR", "CSP_CONNECT_SRC")
+AUTH_PROXY_ENVSH = DEPLOY / "nginx" / "auth-proxy.envsh"
 HASHED_JS = "main-ABCD2345.js"
-
-
-def nginx_user() -> str:
-    if os.geteuid() != 0:
-        return os.environ.get("USER", "nobody")
-    return "www-data" if subprocess.run(["id", "www-data"], capture_output=True).returncode == 0 else "nobody"
-
-
-def render(out: Path, **values: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in VARS}
-    env.update(values)
-    subprocess.run([str(RENDER), str(out)], env=env, check=True, capture_output=True, text=True)
-    return out.read_text(encoding="utf-8")
-
-
-def local_values(base: Path, listen: str, upstream: str, root: Path) -> dict[str, str]:
-    (base / "nginx").mkdir(exist_ok=True)
-    (base / "logs").mkdir(exist_ok=True)
-    return {
-        "NGINX_USER": nginx_user(),
-        "NGINX_LISTEN": listen,
-        "NGINX_ROOT": str(root),
-        "API_UPSTREAM": upstream,
-        "NGINX_PREFIX": str(base / "nginx"),
-        "NGINX_LOG_DIR": str(base / "logs"),
-        "CSP_CONNECT_SRC": "'self'",
-    }
 
 
 def image_env() -> dict[str, str]:
@@ -70,11 +46,12 @@ def image_env() -> dict[str, str]:
 
 
 def image_render(container_env: dict[str, str]) -> str:
-    """What the nginx image's entrypoint does: source 19-api-upstream.envsh (our copy of
-    api-upstream.envsh), then 20-envsubst-on-templates.sh: envsubst "$(printf '${%s} ' <every defined name>)"."""
+    """What the nginx image's entrypoint does: source 18-auth-proxy.envsh and 19-api-upstream.envsh (our
+    copies), then 20-envsubst-on-templates.sh: envsubst "$(printf '${%s} ' <every defined name>)"."""
     shell_format = " ".join(f"${{{name}}}" for name in container_env)
     return subprocess.run(
-        ["sh", "-c", '. "$0" && exec envsubst "$1"', str(UPSTREAM_ENVSH), shell_format],
+        ["sh", "-c", '. "$0" && . "$1" && exec envsubst "$2"', str(AUTH_PROXY_ENVSH), str(UPSTREAM_ENVSH)]
+        + [shell_format],
         input=TEMPLATE.read_text(encoding="utf-8"),
         env=container_env,
         capture_output=True,
@@ -190,7 +167,6 @@ class Running:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Running]:
-    nginx = nginx_binary()
     base = public_tempdir("nginx-run-")
     port, api_port = free_ports(2)
     dist = base / "dist"
@@ -206,31 +182,16 @@ def served() -> Iterator[Running]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    conf = base / "nginx" / "nginx.conf"
-    render(conf, **local_values(base, f"127.0.0.1:{port}", f"127.0.0.1:{api_port}", dist))
-    cmd = [nginx, "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")]
-    pidfile = base / "nginx" / "nginx.pid"
+    values = local_values(base, f"127.0.0.1:{port}", f"127.0.0.1:{api_port}", dist)
     try:
-        assert wait_until(lambda: _ok(f"http://127.0.0.1:{api_port}/api/health"), 20), "fake API did not start"
-        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30)
-        assert wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 10), "nginx did not start"
-        yield Running(base, port, api_port)
+        assert wait_until(lambda: answers_200(f"http://127.0.0.1:{api_port}/api/health"), 20), "fake API did not start"
+        with running_nginx(base, values):
+            yield Running(base, port, api_port)
     finally:
-        master = int(pidfile.read_text()) if pidfile.exists() else None
-        subprocess.run([*cmd, "-s", "quit"], capture_output=True, timeout=30)
-        if master and not wait_until(lambda: not pid_alive(master), 15):
-            kill_group_or_pid(master)
         api.terminate()
         api.wait(10)
         api_log.close()
         subprocess.run(["rm", "-rf", str(base)], check=False)
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_spa_fallback_serves_index_html_without_cache(served):
@@ -333,15 +294,10 @@ def test_healthz_does_not_touch_the_api(served):
 
 def test_requests_are_spread_over_every_listed_replica():
     """Two stand-in APIs listed in API_UPSTREAM: nginx answers from both (round robin)."""
-    nginx = nginx_binary()
     base = public_tempdir("nginx-replicas-")
     port, *api_ports = free_ports(3)
     apis = []
-    conf = base / "nginx" / "nginx.conf"
     upstream = ",".join(f"127.0.0.1:{p}" for p in api_ports)
-    render(conf, **local_values(base, f"127.0.0.1:{port}", upstream, base / "dist"))
-    cmd = [nginx, "-p", f"{base}/nginx/", "-c", str(conf), "-e", str(base / "logs" / "error.log")]
-    pidfile = base / "nginx" / "nginx.pid"
     try:
         for api_port in api_ports:
             apis.append(
@@ -354,16 +310,12 @@ def test_requests_are_spread_over_every_listed_replica():
                 )
             )
         for api_port in api_ports:
-            assert wait_until(lambda p=api_port: _ok(f"http://127.0.0.1:{p}/api/health"), 20), "fake API did not start"
-        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30)
-        assert wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 10), "nginx did not start"
-        seen = [httpx.get(f"http://127.0.0.1:{port}/api/debug/env").json()["API_PORT"] for _ in range(8)]
+            started = wait_until(lambda p=api_port: answers_200(f"http://127.0.0.1:{p}/api/health"), 20)
+            assert started, "fake API did not start"
+        with running_nginx(base, local_values(base, f"127.0.0.1:{port}", upstream, base / "dist")) as url:
+            seen = [httpx.get(f"{url}/api/debug/env").json()["API_PORT"] for _ in range(8)]
         assert set(seen) == {str(p) for p in api_ports}, seen
     finally:
-        master = int(pidfile.read_text()) if pidfile.exists() else None
-        subprocess.run([*cmd, "-s", "quit"], capture_output=True, timeout=30)
-        if master and not wait_until(lambda: not pid_alive(master), 15):
-            kill_group_or_pid(master)
         for api in apis:
             api.terminate()
             api.wait(10)

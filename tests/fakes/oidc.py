@@ -9,7 +9,7 @@ Serves what a browser app and a resource server use from a real identity provide
 - `GET /userinfo` and `GET /logout` (end session: back to the post-logout redirect URI);
 - CORS on the endpoints a browser app calls from its own origin.
 `rotate_key()` starts signing with a new key id (the old key stays published); `mint()` signs
-arbitrary claims (expired, wrong audience...) for the validation tests.
+arbitrary claims (expired, wrong audience...) for the validation tests; `jwks_delay_s` slows the JWKS.
 Run standalone: `python -m tests.fakes.oidc --port 8092 --client-id chat --redirect-uri http://127.0.0.1:8080/`.
 """
 
@@ -176,6 +176,7 @@ class FakeOIDCProvider(FakeServer):
         self.codes: dict[str, AuthorizationCode] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.requests: list[str] = []  # "METHOD /path" of every request, for the tests
+        self.jwks_delay_s = 0.0  # a slow identity provider: each GET /jwks answers after this long
         self._lock = threading.Lock()
         super().__init__(_Handler)
         self.rotate_key()
@@ -442,6 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/.well-known/openid-configuration":
             return self._send(200, owner.metadata())
         if path == "/jwks":
+            time.sleep(owner.jwks_delay_s)
             return self._send(200, owner.jwks())
         if path == "/authorize":
             return self._login_page(params)

@@ -6,7 +6,6 @@ read tokens or headers themselves.
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -14,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from confluence_rag.api.services import Services, get_services
-from confluence_rag.auth.authenticator import Authenticator, bearer_token
+from confluence_rag.auth.authenticator import Authenticator
 from confluence_rag.auth.errors import AuthError
 from confluence_rag.auth.identity import ANONYMOUS, Identity
 
@@ -35,9 +34,13 @@ def _http_error(exc: AuthError) -> HTTPException:
     return HTTPException(exc.status, exc.message, headers=exc.headers or None)
 
 
+def _peer(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _identify(request: Request) -> Identity:
     try:
-        return get_authenticator(request).identify(request.headers, request.client.host if request.client else None)
+        return get_authenticator(request).identify(request.headers, _peer(request))
     except AuthError as exc:
         raise _http_error(exc) from exc
 
@@ -50,31 +53,18 @@ async def current_identity(request: Request, _: Credentials = None) -> Identity:
     return await run_in_threadpool(_identify, request)
 
 
-def _is_admin_token(request: Request, services: Services) -> bool:
-    expected = services.settings.admin_token.get_secret_value()
-    header = request.headers.get("authorization")
-    if not expected or header is None:
-        return False
-    try:
-        token = bearer_token(header)
-    except AuthError:
-        return False
-    return token is not None and hmac.compare_digest(token.encode(), expected.encode())
-
-
 async def require_admin(
     request: Request, _: Credentials = None, services: Services = Depends(get_services)
 ) -> Services:
     """Operators only: `Bearer <ADMIN_TOKEN>` (scripts, CLI) or a signed-in member of ADMIN_GROUPS."""
-    if _is_admin_token(request, services):
-        return services
     authenticator = get_authenticator(request)
+    if authenticator.is_admin_token(request.headers, _peer(request)):
+        return services
     if authenticator.mode == "none":
-        if not services.settings.admin_token.get_secret_value():
-            raise HTTPException(403, "Ingestion control is disabled: set ADMIN_TOKEN.")
-        raise HTTPException(
-            401, "Missing or wrong admin token ('Authorization: Bearer <ADMIN_TOKEN>').", {"WWW-Authenticate": "Bearer"}
-        )
+        try:
+            authenticator.admin_token.require(request.headers)  # raises: 403 while unset, else 401
+        except AuthError as exc:
+            raise _http_error(exc) from exc
     identity = await run_in_threadpool(_identify, request)
     if identity.is_admin:
         return services
@@ -83,3 +73,12 @@ async def require_admin(
             401, "Sign in as an operator (ADMIN_GROUPS) or use ADMIN_TOKEN.", {"WWW-Authenticate": "Bearer"}
         )
     raise HTTPException(403, "Operators only: you are not in one of ADMIN_GROUPS.")
+
+
+async def is_operator(request: Request, services: Services = Depends(get_services)) -> bool:
+    """Whether the caller is an operator, for what only operators may see; never refuses the request."""
+    try:
+        await require_admin(request, services=services)
+    except HTTPException:
+        return False
+    return True

@@ -97,7 +97,10 @@ class ReadyOut(BaseModel):
     embedding_model: str
     llm_configured: bool
     mode: Literal["llm", "extractive"]
-    chunks: int
+    chunks: int | None = Field(
+        description="Chunks in the index, restricted ones included: operators only (ADMIN_TOKEN or ADMIN_GROUPS), "
+        "null for everyone else"
+    )
 
 
 class SpaceInfo(BaseModel):

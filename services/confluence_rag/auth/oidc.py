@@ -67,11 +67,18 @@ class OidcVerifier:
                 )
             return self._jwks
 
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        """The published key the token names. A known key id is looked up in the cached set without
+        PyJWKClient's lock: an unknown one refetches the set under that lock (at most once per
+        cooldown), and valid tokens must never wait behind that refetch."""
+        client = self._jwks_client()
+        kid = jwt.get_unverified_header(token).get("kid")
+        return client.match_kid(client.get_signing_keys(), kid) or client.get_signing_key(kid)
+
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or AuthError (401 for a bad token, 503 when the issuer is unreachable)."""
-        client = self._jwks_client()
         try:
-            key = client.get_signing_key_from_jwt(token)
+            key = self._signing_key(token)
         except jwt.PyJWKClientConnectionError as exc:
             log.warning("JWKS fetch failed: %s", type(exc).__name__)
             raise idp_unavailable("signing keys") from exc
@@ -80,10 +87,12 @@ class OidcVerifier:
         except jwt.InvalidTokenError as exc:
             raise unauthorized("The bearer token is not a well-formed JWT.") from exc
         try:
+            # The key decides the algorithm: a header naming another one (ES256 on an RSA key...) is
+            # refused by PyJWT as not allowed, never tried with the wrong kind of key.
             return jwt.decode(
                 token,
-                key.key,
-                algorithms=ALGORITHMS,
+                key,
+                algorithms=[key.algorithm_name] if key.algorithm_name in ALGORITHMS else [],
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.leeway_s,
@@ -99,5 +108,7 @@ class OidcVerifier:
             raise unauthorized("The token's signature is invalid.") from exc
         except jwt.MissingRequiredClaimError as exc:
             raise unauthorized(f"The token lacks the required claim {exc.claim!r}.") from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.InvalidAlgorithmError as exc:
+            raise unauthorized("The token's algorithm does not match its signing key.") from exc
+        except jwt.PyJWTError as exc:
             raise unauthorized(f"The token is invalid ({type(exc).__name__}).") from exc

@@ -87,11 +87,12 @@ class ConfluenceAccessReader:
     # --- principals -----------------------------------------------------------------------------
     def user_id(self, user: dict) -> str | None:
         if self.cloud:
-            return user.get("accountId")
-        if user.get("username"):
-            return user["username"]
+            return user.get("accountId")  # opaque, case-sensitive
         key = user.get("userKey")
-        return self.username_for_key(key) if key else None
+        name = user.get("username") or (self.username_for_key(key) if key else None)
+        # Server/DC usernames are case-insensitive in Confluence: stored lower-cased, as the sign-in
+        # side lower-cases the user (auth/authenticator.py), so `Carol` and `carol` are one person.
+        return name.lower() if name else None
 
     def group_id(self, group: dict) -> str | None:
         return (group.get("id") or group.get("name")) if self.cloud else group.get("name")
@@ -244,8 +245,8 @@ class ConfluenceAccessReader:
             for row in permission_set.get("spacePermissions") or []:
                 if row.get("groupName"):
                     principals.add(group_principal(row["groupName"]))
-                elif row.get("userName"):
-                    principals.add(user_principal(row["userName"]))
+                elif uid := self.user_id({"username": row.get("userName")}):
+                    principals.add(user_principal(uid))
                 else:
                     anonymous = True  # both null: anonymous
         return SpaceGrant(frozenset(principals), anonymous)

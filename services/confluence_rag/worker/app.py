@@ -5,14 +5,13 @@ Not exposed by nginx; the query API forwards /api/ingest/* here (WORKER_URL).
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 
-from confluence_rag.auth.authenticator import bearer_token
+from confluence_rag.auth.authenticator import AdminToken
 from confluence_rag.auth.errors import AuthError
 from confluence_rag.container import Components
 from confluence_rag.settings import Settings
@@ -52,17 +51,13 @@ def _permission_scheduler(jobs: JobManager, settings: Settings, stop: threading.
 
 def admin_token_guard(settings: Settings):
     """The control API listens on the compose network: every call needs `Bearer <ADMIN_TOKEN>`."""
+    admin_token = AdminToken(settings.admin_token)
 
     def guard(request: Request) -> None:
-        expected = settings.admin_token.get_secret_value()
-        if not expected:
-            raise HTTPException(403, "Ingestion control is disabled: set ADMIN_TOKEN.")
         try:
-            token = bearer_token(request.headers.get("authorization")) or ""
+            admin_token.require(request.headers)
         except AuthError as exc:
-            raise HTTPException(401, exc.message) from exc
-        if not hmac.compare_digest(token.encode(), expected.encode()):
-            raise HTTPException(401, "Missing or wrong admin token.", {"WWW-Authenticate": "Bearer"})
+            raise HTTPException(exc.status, exc.message, exc.headers or None) from exc
 
     return guard
 
@@ -87,6 +82,9 @@ def create_worker_app(settings: Settings) -> FastAPI:
         title="Confluence RAG ingest worker",
         description="Internal control API of the ingest worker (not exposed by nginx).",
         lifespan=lifespan,
+        openapi_url=None,  # served below, to operators only; no /docs or /redoc page
+        docs_url=None,
+        redoc_url=None,
     )
     admin = [Depends(admin_token_guard(settings))]
     app.state.jobs = jobs
@@ -95,6 +93,10 @@ def create_worker_app(settings: Settings) -> FastAPI:
     install_security_headers(app)
     local = LocalJobs(jobs)
     app.include_router(jobs_router(lambda: local, dependencies=admin, guarded=(401, 403)))
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=admin)
+    def openapi() -> dict:
+        return app.openapi()
 
     @app.get("/health", summary="Liveness")
     async def health() -> dict[str, str]:

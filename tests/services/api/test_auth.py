@@ -3,9 +3,13 @@ proxy headers, and operators (ADMIN_GROUPS or ADMIN_TOKEN) on /api/ingest/*."""
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -152,6 +156,61 @@ def test_made_up_key_ids_cannot_flood_the_identity_provider(oidc_api, provider):
     assert provider.requests.count("GET /jwks") - before <= 2
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512", "EdDSA", "PS256", "HS256", "none"])
+def test_a_token_naming_another_algorithm_than_its_key_is_a_401_never_a_500(oidc_api, provider, alg):
+    """The provider's RSA key id with an EC/EdDSA/HMAC algorithm in the header."""
+    _, payload, _ = provider.mint().split(".")
+    header = _b64url(json.dumps({"alg": alg, "typ": "at+jwt", "kid": provider.keys[-1].kid}).encode())
+    response = oidc_api.get("/api/auth/me", headers=bearer(f"{header}.{payload}.{_b64url(os.urandom(64))}"))
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith('Bearer realm="confluence-rag", error="invalid_token"')
+
+
+def test_valid_tokens_never_wait_for_a_jwks_refetch(provider, tmp_path):
+    """An unknown key id refetches the key set (slow here); valid tokens meanwhile answer at once."""
+    settings = _settings(
+        tmp_path,
+        auth_mode="oidc",
+        oidc_issuer=provider.issuer,
+        oidc_client_id="chat",
+        oidc_audience="confluence-rag",
+        oidc_jwks_cooldown_s=0,
+    )
+    stranger = RSAKey.generate_key(2048)
+    with ServerThread(create_app(settings)) as server, ThreadPoolExecutor(8) as pool:
+        client = httpx.Client(base_url=server.url, timeout=30)
+        assert client.get("/api/auth/me", headers=bearer(provider.mint())).status_code == 200  # keys cached
+        provider.jwks_delay_s = 3.0
+        try:
+            unknown = pool.submit(client.get, "/api/auth/me", headers=bearer(provider.mint(key=stranger, kid="new")))
+            time.sleep(0.5)  # the refetch is under way
+
+            def timed_valid_request() -> tuple[int, float]:
+                start = time.monotonic()
+                status = client.get("/api/auth/me", headers=bearer(provider.mint())).status_code
+                return status, time.monotonic() - start
+
+            answers = list(pool.map(lambda _: timed_valid_request(), range(5)))
+            assert not unknown.done(), "the refetch was not under way: the test proves nothing"
+            assert [status for status, _ in answers] == [200] * 5
+            assert max(seconds for _, seconds in answers) < 1.5, answers
+            assert unknown.result().status_code == 401
+        finally:
+            provider.jwks_delay_s = 0.0
+
+
+def test_two_authorization_headers_are_a_401_never_the_first_wins(oidc_api, provider):
+    twice = [("Authorization", f"Bearer {provider.mint()}"), ("Authorization", "Bearer forged")]
+    response = oidc_api.get("/api/auth/me", headers=twice)
+    assert response.status_code == 401 and "one Authorization header" in response.json()["detail"]
+    admin_first = [("Authorization", f"Bearer {ADMIN}"), ("Authorization", "Bearer x")]
+    assert oidc_api.get("/api/ingest/jobs", headers=admin_first).status_code == 401
+
+
 def test_operators_are_members_of_admin_groups_or_hold_the_admin_token(oidc_api, provider):
     bob = provider.mint(preferred_username="bob", sub="bob", groups=["staff"], name="Bob")
     olga = provider.mint(preferred_username="olga", sub="olga", groups=["staff", "rag-admins"], name="Olga")
@@ -222,7 +281,18 @@ def test_a_proxy_outside_auth_proxy_trusted_is_refused_over_http(tmp_path):
     app = create_app(_settings(tmp_path, auth_mode="proxy", auth_proxy_trusted="10.0.0.0/8"))
     with ServerThread(app) as server:
         response = httpx.get(server.url + "/api/auth/me", headers={"X-Forwarded-User": "alice"})
-    assert response.status_code == 403
+        assert response.status_code == 403
+        # ADMIN_TOKEN too: in proxy mode only AUTH_PROXY_TRUSTED addresses reach the API at all.
+        admin = httpx.get(server.url + "/api/ingest/jobs", headers=bearer(ADMIN))
+        assert admin.status_code == 403 and "AUTH_PROXY_TRUSTED" in admin.json()["detail"]
+
+
+def test_only_operators_learn_the_total_chunk_count(tmp_path):
+    with TestClient(create_app(_settings(tmp_path, demo_content=True))) as client:
+        anonymous = client.get("/api/ready")
+        assert anonymous.status_code == 200 and anonymous.json()["chunks"] is None
+        assert client.get("/api/ready", headers=bearer("wrong")).json()["chunks"] is None
+        assert client.get("/api/ready", headers=bearer(ADMIN)).json()["chunks"] > 0
 
 
 # --- none mode -----------------------------------------------------------------------------------

@@ -81,3 +81,29 @@ def test_spaces_and_counts_follow_the_user_and_anonymous_sees_nothing(api):
     assert unknown.status_code == 404
     # A user Confluence does not know sees what anonymous sees.
     assert api.post("/api/search", json={"query": QUESTION}, headers=as_user("mallory")).json()["results"] == []
+
+
+def test_server_dc_usernames_are_case_insensitive(fake_llm, make_settings):
+    """Confluence DC treats `Carol` and `carol` as one user: whichever case Confluence and the proxy use."""
+    fake = FakeConfluence(cloud=False, page_cap=5)
+    fake.add_user("Dave")
+    fake.add_group("staff", ["Carol", "erin"])
+    fake.add_space("HR", "Human resources")
+    fake.set_space_permissions("HR", groups=["staff"], users=["Dave"])
+    home = fake.add_page("HR", "HR Home", "<p>Welcome to the HR space.</p>")
+    payroll = fake.add_page("HR", "Payroll", "<p>The payroll is paid on the 25th of every month.</p>", parent=home.id)
+    fake.set_read_restriction(payroll.id, users=["Carol", "Dave"])
+    fake.start()
+    try:
+        settings = make_settings(**confluence_settings(fake), **llm_settings(fake_llm), auth_mode="proxy")
+        ingest_space(Components(settings), "HR")
+        with ServerThread(create_app(settings)) as server:
+            api = httpx.Client(base_url=server.url, timeout=60)
+            for user in ("Carol", "carol", "CAROL", "dave", "DAVE"):
+                results = api.post("/api/search", json={"query": QUESTION}, headers=as_user(user)).json()["results"]
+                assert "Payroll" in [r["title"] for r in results], user
+            erin = api.post("/api/search", json={"query": QUESTION}, headers=as_user("Erin")).json()["results"]
+            assert [r["title"] for r in erin] == ["HR Home"]
+            assert api.get("/api/auth/me", headers=as_user("CAROL")).json()["user"] == "carol"
+    finally:
+        fake.stop()

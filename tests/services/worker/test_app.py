@@ -99,3 +99,16 @@ def test_query_api_forwards_ingestion_control_to_the_worker(worker_settings):
     with ServerThread(create_app(api_settings)) as api:
         gone = httpx.get(api.url + "/api/ingest/jobs", headers={"Authorization": f"Bearer {ADMIN}"})
         assert gone.status_code == 503 and "worker unreachable" in gone.json()["detail"]
+
+
+def test_the_worker_describes_its_api_to_operators_only_and_caps_request_heads(worker_settings):
+    with WorkerThread(create_worker_app(worker_settings)) as worker:
+        assert httpx.get(worker.url + "/docs").status_code == 404
+        assert httpx.get(worker.url + "/redoc").status_code == 404
+        assert httpx.get(worker.url + "/openapi.json").status_code == 401
+        spec = httpx.get(worker.url + "/openapi.json", headers=AUTH)
+        assert spec.status_code == 200 and "/jobs" in spec.json()["paths"]
+        twice = [("Authorization", f"Bearer {ADMIN}"), ("Authorization", "Bearer other")]
+        assert httpx.get(worker.url + "/jobs", headers=twice).status_code == 401
+        huge = httpx.get(worker.url + "/health", headers={"X-Pad": "a" * 40_000})
+        assert huge.status_code == 431

@@ -375,8 +375,11 @@ export interface components {
              * @enum {string}
              */
             mode: "llm" | "extractive";
-            /** Chunks */
-            chunks: number;
+            /**
+             * Chunks
+             * @description Chunks in the index, restricted ones included: operators only (ADMIN_TOKEN or ADMIN_GROUPS), null for everyone else
+             */
+            chunks: number | null;
         };
         /** SearchBody */
         SearchBody: {

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from confluence_rag.api.auth import is_operator
 from confluence_rag.api.schemas import HealthOut, ReadyOut
 from confluence_rag.api.services import Services, get_services
 
@@ -21,18 +24,20 @@ async def health() -> HealthOut:
     response_model=ReadyOut,
     responses={503: {"model": ReadyOut, "description": "Not ready: the vector store is unreachable or stale"}},
 )
-def ready(services: Services = Depends(get_services)) -> JSONResponse:
+def ready(operator: Annotated[bool, Depends(is_operator)], services: Services = Depends(get_services)) -> JSONResponse:
     body = ReadyOut(
         ready=False,
         vector_store="ok",
         embedding_model=services.settings.embedding_model,
         llm_configured=services.settings.llm_configured,
         mode=services.chat.mode,
-        chunks=0,
+        chunks=None,
     )
     try:
         store = services.components.store()
-        body.chunks = store.collection.count()
+        count = store.collection.count()
+        # Restricted chunks included: only operators learn the total.
+        body.chunks = count if operator else None
         built_with = store.fingerprint()
         if built_with and built_with != services.components.fingerprint:
             body.vector_store = (
