@@ -28,6 +28,7 @@ class Page:
     kind: str = "page"  # page | blogpost | attachment
     parent_id: str = ""  # an attachment's page
     markdown: str | None = None  # already text (attachments): no HTML conversion
+    skipped: str = ""  # why this item is not indexed (an unreadable attachment): a line of the job report
 
     @property
     def signature(self) -> str:

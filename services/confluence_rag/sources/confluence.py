@@ -32,7 +32,7 @@ from requests.exceptions import HTTPError, RequestException
 from urllib3.util import Retry
 
 from confluence_rag.ingestion.access import SpaceAccess
-from confluence_rag.ingestion.attachments import attachment_kind, extract_text
+from confluence_rag.ingestion.attachments import UnreadableAttachment, attachment_kind, extract_text
 from confluence_rag.ingestion.models import Page, listing_signature
 from confluence_rag.ingestion.source import PageSource, SourceAuthError, SourceError
 from confluence_rag.settings import Settings
@@ -328,36 +328,44 @@ class ConfluenceClient:
         )
 
     def to_attachment(self, raw: dict, space_key: str) -> Page | None:
-        """Download and extract one attachment; None when its type or size is not indexed."""
+        """Download and extract one attachment; None when its type is not indexed. An attachment over
+        the size cap, or that cannot be read (encrypted, corrupt, too slow), comes back `skipped`."""
         title = raw.get("title", "")
         size = int((raw.get("extensions") or {}).get("fileSize") or 0)
         media_type = (raw.get("metadata") or {}).get("mediaType") or (raw.get("extensions") or {}).get("mediaType", "")
         kind = attachment_kind(media_type, title)
-        if kind is None or size > self.settings.attachment_max_bytes:
-            log.info("attachment %r skipped (%s, %d bytes)", title, media_type, size)
+        if kind is None:
+            log.info("attachment %r skipped (type %r not indexed)", title, media_type)
             return None
         download = raw["_links"]["download"]
-        try:
-            data = self.api.get(download.lstrip("/"), not_json_response=True)
-            text = extract_text(kind, data or b"")[: self.settings.attachment_max_chars]
-        except Exception as exc:  # one bad file must not stop the sync
-            log.warning("attachment %r could not be read: %s", title, type(exc).__name__)
-            return None
         container = raw.get("container") or {}
         version = raw.get("version") or {}
-        return Page(
+        page = Page(
             page_id=str(raw["id"]),
             space_key=space_key,
             title=title,
             url=self.base_url + download,
             html="",
-            markdown=text,
             version=int(version.get("number") or 0),
             last_modified=version.get("when", ""),
             breadcrumb=[container.get("title", "")],
             kind="attachment",
             parent_id=str(container.get("id", "")),
         )
+        st = self.settings
+        if size > st.attachment_max_bytes:
+            page.skipped = f"{size} bytes, over ATTACHMENT_MAX_BYTES ({st.attachment_max_bytes})"
+            return page
+        try:
+            data = self.api.get(download.lstrip("/"), not_json_response=True)
+            page.markdown = extract_text(kind, data or b"", st.attachment_max_seconds)[: st.attachment_max_chars]
+        except UnreadableAttachment as exc:  # one bad file must not stop the sync
+            page.skipped = str(exc)
+        except Exception as exc:
+            page.skipped = f"could not be downloaded ({type(exc).__name__})"
+        if page.skipped:
+            log.warning("attachment %r skipped: %s", title, page.skipped)
+        return page
 
     def to_page(self, raw: dict, space_key: str) -> Page:
         version = raw.get("version") or {}
