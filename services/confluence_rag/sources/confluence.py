@@ -229,7 +229,7 @@ class ConfluenceClient:
                 return
             # The next link already carries every parameter. v1 links are relative to the context
             # path, v2 links to the site (they start with the context path).
-            path, params = next_link.removeprefix(context).lstrip("/") if context else next_link.lstrip("/"), None
+            path, params = next_link.removeprefix(context).lstrip("/"), None
 
     # --- scope ---------------------------------------------------------------------------------
     def scope_cql(self, space_key: str, kind: str = "page") -> str:

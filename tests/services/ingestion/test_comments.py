@@ -28,6 +28,8 @@ def fake(request):
     resolved = fake.add_comment(pages["deploy"].id, "<p>Typo fixed, marmotte.</p>", inline_on="Zephyr pipeline")
     resolved.resolution = "resolved"
     fake.add_comment(pages["rollback"].id, "<p>Le runbook zorglub est obsolète depuis mars.</p>", author="Eve Martin")
+    for i in range(3):  # more comments than the fake's page cap: every listing is paged
+        fake.add_comment(pages["rollback"].id, f"<p>Remarque numéro {i} sur le retour arrière.</p>")
     for page in fake.pages.values():  # older than the sync overlap: only the listing can bring them back
         page.when = datetime.now(UTC) - timedelta(hours=1)
     for comment in fake.comments.values():
@@ -81,6 +83,8 @@ def test_comments_are_indexed_with_their_page_and_kept_in_step(fake, components)
     assert not any("marmotte" in t for t, _ in deploy_chunks)  # resolved: hidden from readers
     footer = next((t, m) for t, m in chunks(app, rollback) if "zorglub" in t)
     assert footer[1][keys.HEADING] == "Commentaires"
+    rollback_text = "\n".join(t for t, _ in chunks(app, rollback))
+    assert all(f"Remarque numéro {i} " in rollback_text for i in range(3))
     if fake.cloud:
         assert all("/api/v2/" in r for r in comment_requests(fake))
     else:
