@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 
 from confluence_rag import index_schema as keys
 from confluence_rag.container import Components
+from confluence_rag.ingestion.comments import Comment, with_comments
 from confluence_rag.worker.runs import ingest_space
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence, sample_space
@@ -76,7 +78,7 @@ def test_comments_are_indexed_with_their_page_and_kept_in_step(fake, components)
     deploy_chunks = chunks(app, deploy)
     # The inline comment and its reply sit right after the passage they annotate, cited to the page.
     text, meta = next((t, m) for t, m in deploy_chunks if "Sauf hotfix" in t)
-    assert "Never deploy on Fridays.\n\n> Commentaire" in text and "« Never deploy on Fridays » :" in text
+    assert text.index("Never deploy on Fridays.") < text.index("« Never deploy on Fridays » :") < text.index("Sauf")
     assert "Le vendredi 13 compris." in text
     assert meta[keys.URL] == f"{fake.base_url}{fake.webui(fake.pages[deploy])}"
     assert meta[keys.ACCESS_KEY] == deploy_chunks[0][1][keys.ACCESS_KEY]  # the page's own permissions
@@ -119,3 +121,24 @@ def test_comments_are_off_by_default_and_then_cost_nothing(fake, components):
     ingest_space(app, "ENG")
     assert not comment_requests(fake) and not any("type+%3D+comment" in r for r in fake.requests)
     assert not any("zorglub" in t for t, _ in chunks(app, page_id(fake, "Rollback procedure")))
+
+
+def test_inline_notes_go_after_their_passage_whatever_holds_it():
+    html = (
+        '<p>Le <ac:inline-comment-marker ac:ref="r1">quorum</ac:inline-comment-marker> est de trois.</p>'
+        '<table><tr><th>Rôle</th></tr><tr><td><span data-ref="r2">Astreinte</span></td></tr></table><p>Fin.</p>'
+    )
+    threads = [
+        Comment("1", "<p>Quatre depuis mai.</p>", marker_ref="r1", selection="quorum"),
+        Comment("2", "<p>Voir le planning.</p>", marker_ref="r2", selection="Astreinte"),
+        Comment("3", "<p>Passage supprimé ?</p>", marker_ref="gone", selection="ancien texte"),
+    ]
+    soup = BeautifulSoup(with_comments(html, threads), "html.parser")
+    # Storage markers too; after the whole table, not inside a cell; a lost passage goes to the end.
+    quorum, table = soup.find("p"), soup.find("table")
+    assert quorum.find_next_sibling().get_text(" ", strip=True) == "Commentaire sur « quorum » : Quatre depuis mai."
+    assert table.find_next_sibling().get_text(" ", strip=True).startswith("Commentaire sur « Astreinte »")
+    assert not table.find("blockquote")
+    closing = soup.find("h2")
+    assert closing.get_text() == "Commentaires" and closing.find_previous_sibling().get_text() == "Fin."
+    assert closing.find_next_sibling().get_text(" ", strip=True).endswith("« ancien texte » : Passage supprimé ?")
