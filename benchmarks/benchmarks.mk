@@ -1,7 +1,7 @@
 # Retrieval quality and performance measurements (included by the top Makefile).
 # Neither is part of `make test`: they take minutes. Data is read from ../shared/data (or SHARED_DATA_DIR)
 # at run time; `python -m benchmarks.datasets` checks it first and says what is missing.
-.PHONY: eval bench bench-distributed bench-keyword bench-permissions bench-query
+.PHONY: eval bench bench-attachments bench-distributed bench-keyword bench-permissions bench-query
 
 EVAL_ARGS ?=
 BENCH_ARGS ?=
@@ -18,6 +18,9 @@ bench: venv ## Performance: ingestion, search, replicas, permissions, distributi
 	$(PY) -m benchmarks.permissions
 	$(MAKE) --no-print-directory bench-distributed
 	$(MAKE) --no-print-directory bench-query
+
+bench-attachments: venv ## First-sync cost with and without attachments: the demo wiki, 4 office files a page (~3 min)
+	$(PY) -m benchmarks.attachments_cost
 
 bench-permissions: venv ## Search p50 with vs without permission filtering, 1,650 pages / 13,200 chunks, user in 20 groups (~3 min)
 	$(PY) -m benchmarks.datasets

@@ -99,6 +99,8 @@ def _ingest(spaces: list[str], full: bool, settings=None) -> None:
             f"{stats.pages_unchanged} unchanged, {stats.pages_deleted} deleted, {stats.pages_failed} failed), "
             f"{stats.chunks_written} chunks written"
         )
+        for line in stats.failures:  # failed pages and skipped attachments, one line each
+            typer.secho(f"  {line}", fg="yellow", err=True)
         failed = failed or stats.pages_failed > 0
     if failed:
         sys.exit(1)

@@ -56,8 +56,12 @@ class Settings(BaseSettings):
     confluence_exclude_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     confluence_include_blogposts: bool = False
     confluence_include_attachments: bool = False
+    confluence_include_comments: bool = Field(
+        False, description="Index page and inline comments with their page (docs/design.md: cost)"
+    )
     attachment_max_bytes: int = 10_000_000
     attachment_max_chars: int = 200_000
+    attachment_max_seconds: float = Field(30.0, gt=0, description="Time budget to read one attachment's text")
     confluence_timezone: str = Field("UTC", description="Time zone Confluence uses for CQL dates (the account's)")
     sync_overlap_minutes: int = 10
 

@@ -4,6 +4,11 @@
   `/confluence`, offset next links), Basic (user:API token) or Bearer (PAT) auth.
 - `GET P/rest/api/space/{key}`, `P/rest/api/content/search` (CQL subset, see cql.py),
   `P/download/attachments/{id}/{file}`: what the product calls (other routes go when nothing calls them).
+- Comments (issue 18, confluence_changes_and_comments.md §5): `add_comment` (footer, inline on a passage
+  whose marker it writes into the page body, replies), `edit_comment`, `delete_comment`; Cloud v2
+  `P/api/v2/{pages,blogposts}/{id}/{footer,inline}-comments` and `…-comments/{id}/children` (cursor paging,
+  body only with `body-format`), v1/DC `P/rest/api/content/{id}/child/comment` (`depth=all` honoured on DC
+  only, `location`), and comments in CQL search (`type = comment`, their page as `container`).
 - A small server-side page cap (`page_cap`) so paging is exercised; never more than `limit`.
 - 401 (text/plain), 403 (JSON), 404 for missing or restricted content, 400 for bad CQL.
 - Failure injection: `fail_next(status, times, retry_after=…)` answers the next requests with that
@@ -101,6 +106,23 @@ class FakeAttachment:
 
 
 @dataclass
+class FakeComment:
+    """A page (footer) or inline comment, or a reply (`parent`): confluence_changes_and_comments.md §5."""
+
+    id: str
+    page_id: str
+    body: str  # storage HTML
+    location: str = "footer"  # footer | inline
+    parent: str | None = None  # the comment this one answers
+    marker_ref: str = ""  # inline: the ac:ref of the marker wrapping the selection in the page body
+    selection: str = ""  # inline: the highlighted text
+    resolution: str = "open"  # open | reopened | resolved | dangling
+    version: int = 1
+    when: datetime = field(default_factory=lambda: datetime.now(UTC))
+    author: str = "Alice Martin"
+
+
+@dataclass
 class Failure:
     status: int
     times: int
@@ -134,6 +156,7 @@ class FakeConfluence(FakeServer):
         self.spaces: dict[str, str] = {}
         self.pages: dict[str, FakePage] = {}
         self.attachments: dict[str, FakeAttachment] = {}
+        self.comments: dict[str, FakeComment] = {}
         self.failures: list[Failure] = []
         self.requests: list[str] = []
         self.request_times: list[tuple[float, str]] = []
@@ -502,10 +525,14 @@ class FakeConfluence(FakeServer):
             "created": att.when,
         }
 
-    def view(self, content: FakePage | FakeAttachment) -> dict:
+    def view(self, content: FakePage | FakeAttachment | FakeComment) -> dict:
+        if isinstance(content, FakeComment):
+            return self.comment_view(content)
         return self.attachment_view(content) if isinstance(content, FakeAttachment) else self.cql_view(content)
 
-    def any_content(self, content: FakePage | FakeAttachment, expand: str) -> dict:
+    def any_content(self, content: FakePage | FakeAttachment | FakeComment, expand: str) -> dict:
+        if isinstance(content, FakeComment):
+            return self.comment_v1(content, expand)
         if isinstance(content, FakeAttachment):
             data = self.attachment_content(content)
             page = self.pages[content.page_id]
@@ -544,6 +571,107 @@ class FakeConfluence(FakeServer):
             "lastmodified": page.when,
             "created": page.when,
         }
+
+    # --- comments (issue 18): Cloud v2 footer/inline listings, v1/DC child/comment, CQL type=comment ---
+    def add_comment(
+        self, page_id: str, body: str, *, inline_on: str = "", parent: str | None = None, author: str = "Alice Martin"
+    ) -> FakeComment:
+        """A footer comment; `inline_on`: an inline one on the first occurrence of that text, which the page
+        body then wraps in a marker (the page version does not change); `parent`: a reply."""
+        with self._lock:
+            self._next_id += 1
+            comment = FakeComment(f"c{self._next_id}", page_id, body, parent=parent, author=author)
+        if parent:
+            comment.location = self.comments[parent].location
+        elif inline_on:
+            page = self.pages[page_id]
+            comment.location, comment.selection = "inline", inline_on
+            comment.marker_ref = f"ref-{comment.id}"
+            marker = f'<span class="inline-comment-marker" data-ref="{comment.marker_ref}">{inline_on}</span>'
+            page.html = page.html.replace(inline_on, marker, 1)
+        self.comments[comment.id] = comment
+        return comment
+
+    def edit_comment(self, comment_id: str, body: str) -> None:
+        comment = self.comments[comment_id]
+        comment.body, comment.version, comment.when = body, comment.version + 1, datetime.now(UTC)
+
+    def delete_comment(self, comment_id: str) -> None:
+        """Permanent, with its replies (v2 DELETE: no tombstone in any listing)."""
+        for reply in [c.id for c in self.comments.values() if c.parent == comment_id]:
+            self.delete_comment(reply)
+        del self.comments[comment_id]
+
+    def comment_visible(self, comment: FakeComment) -> bool:
+        page = self.pages.get(comment.page_id)
+        return page is not None and self.visible(page) and page.space not in self.forbidden_spaces
+
+    def comment_view(self, comment: FakeComment) -> dict:
+        page = self.pages[comment.page_id]
+        return {
+            "type": "comment",
+            "space": page.space,
+            "label": [],
+            "id": comment.id,
+            "title": f"Re: {page.title}",
+            "text": re.sub(r"<[^>]+>", " ", comment.body),
+            "ancestor": [a.id for a in self.ancestors(page)] + [page.id],
+            "parent": page.id,
+            "creator": comment.author,
+            "lastmodified": comment.when,
+            "created": comment.when,
+        }
+
+    def comment_webui(self, comment: FakeComment) -> str:
+        page = self.pages[comment.page_id]
+        return f"{self.webui(page)}?focusedCommentId={comment.id}#comment-{comment.id}"
+
+    def comment_v1(self, comment: FakeComment, expand: str) -> dict:
+        """The v1 content shape (search, child/comment), after the captured Cloud v1 response."""
+        page = self.pages[comment.page_id]
+        wants = set(expand.split(",")) if expand else set()
+        when = comment.when.isoformat().replace("+00:00", "Z")
+        data: dict = {
+            "id": comment.id,
+            "type": "comment",
+            "status": "current",
+            "title": f"Re: {page.title}",
+            "version": {"number": comment.version, "when": when, "by": {"displayName": comment.author}},
+            "_links": {"webui": self.comment_webui(comment)},
+        }
+        if "container" in wants:
+            data["container"] = {"id": page.id, "type": page.type, "title": page.title}
+        if "body.view" in wants:
+            data["body"] = {"view": {"value": comment.body, "representation": "view"}}
+        if "ancestors" in wants:
+            data["ancestors"] = [{"id": comment.parent, "type": "comment"}] if comment.parent else []
+        extensions: dict = {"location": comment.location}
+        if "extensions.resolution" in wants:
+            extensions["resolution"] = {"status": comment.resolution, "lastModifiedDate": "1970-01-01T00:00:00.000Z"}
+        if "extensions.inlineProperties" in wants and comment.location == "inline":
+            extensions["inlineProperties"] = {"originalSelection": comment.selection, "markerRef": comment.marker_ref}
+        data["extensions"] = extensions
+        return data
+
+    def comment_v2(self, comment: FakeComment, body_format: str) -> dict:
+        """The v2 shape; no body without `body-format` (CONFCLOUD-77788)."""
+        data: dict = {
+            "id": comment.id,
+            "status": "current",
+            "title": f"Re: {self.pages[comment.page_id].title}",
+            "version": {"number": comment.version, "createdAt": comment.when.isoformat(), "authorId": "5b10ac8d"},
+            "_links": {"webui": self.comment_webui(comment)},
+        }
+        if comment.parent:
+            data["parentCommentId"] = comment.parent
+        else:
+            data["pageId"] = comment.page_id
+        if body_format == "storage":
+            data["body"] = {"storage": {"representation": "storage", "value": comment.body}}
+        if comment.location == "inline":
+            data["resolutionStatus"] = comment.resolution
+            data["properties"] = {"inlineMarkerRef": comment.marker_ref, "inlineOriginalSelection": comment.selection}
+        return data
 
 
 def _envelope(
@@ -707,6 +835,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, fake.user_json(user))
         elif path == "/rest/api/content/search":
             self._search(q)
+        elif self._comment_route(path, q):
+            pass
         elif m := re.fullmatch(r"/download/attachments/([^/]+)/(.+)", path):
             att = next(
                 (a for a in fake.attachments.values() if a.page_id == m.group(1) and quote(a.title) == m.group(2)),
@@ -924,6 +1054,7 @@ class _Handler(BaseHTTPRequestHandler):
             (a for a in fake.attachments.values() if fake.attachment_visible(a) and pred(fake.attachment_view(a))),
             key=lambda a: a.position,
         )
+        matches += [c for c in fake.comments.values() if fake.comment_visible(c) and pred(fake.comment_view(c))]
         if order:
             key, desc = order
             matches.sort(key=lambda c: fake.view(c).get(key), reverse=desc)
@@ -965,6 +1096,63 @@ class _Handler(BaseHTTPRequestHandler):
                 total=len(matches) if fake.cloud else None,
             ),
         )
+
+    # --- comments (issue 18) ------------------------------------------------------------------
+    def _comment_route(self, path: str, q: dict) -> bool:
+        """Comment listings; False when `path` is not one of them."""
+        fake = self.owner
+        if m := re.fullmatch(r"/rest/api/content/([^/]+)/child/comment", path):
+            page = fake.pages.get(m.group(1))
+            if page is None or not fake.visible(page):
+                self._error(404, "No content found with id")
+                return True
+            locations = set(parse_qs(urlparse(self.path).query).get("location", []))
+            # DC: depth=all adds the replies; Cloud ignores depth (root comments only) [C6].
+            replies = q.get("depth") == "all" and not fake.cloud
+            found = [
+                c
+                for c in fake.comments.values()
+                if c.page_id == page.id and (replies or not c.parent) and (not locations or c.location in locations)
+            ]
+            start, limit = self._window(q)
+            window = found[start : start + limit]
+            next_link = None
+            if start + len(window) < len(found):
+                params = {k: v for k, v in q.items() if k not in ("start", "location")}
+                params.update(start=start + len(window), limit=limit)
+                next_link = f"{path}?{urlencode(params)}" + "".join(f"&location={loc}" for loc in sorted(locations))
+            results = [fake.comment_v1(c, q.get("expand", "")) for c in window]
+            self._send(200, _envelope(results, start, limit, self._base(), fake.context, next_link))
+            return True
+        if not fake.cloud:
+            return False
+        if m := re.fullmatch(r"/api/v2/(pages|blogposts)/([^/]+)/(footer|inline)-comments", path):
+            page = fake.pages.get(m.group(2))
+            if page is None or not fake.visible(page):
+                self._error(404, "Not Found")
+                return True
+            found = [c for c in fake.comments.values() if c.page_id == page.id and not c.parent]
+        elif m := re.fullmatch(r"/api/v2/(footer|inline)-comments/([^/]+)/children", path):
+            parent = fake.comments.get(m.group(2))
+            if parent is None or not fake.comment_visible(parent):
+                self._error(404, "Not Found")
+                return True
+            found = [c for c in fake.comments.values() if c.parent == parent.id]
+        else:
+            return False
+        location = m.group(3) if m.lastindex == 3 else m.group(1)
+        found = [c for c in found if c.location == location]
+        limit = min(int(q.get("limit") or 25), fake.page_cap)
+        start = int(base64.urlsafe_b64decode(q["cursor"].encode()).decode()) if q.get("cursor") else 0
+        window = found[start : start + limit]
+        links = {"base": self._base()}
+        if start + len(window) < len(found):
+            cursor = base64.urlsafe_b64encode(str(start + len(window)).encode()).decode()
+            params = {k: v for k, v in q.items() if k != "cursor"}
+            links["next"] = f"{fake.context}{path}?{urlencode({**params, 'cursor': cursor})}"
+        results = [fake.comment_v2(c, q.get("body-format", "")) for c in window]
+        self._send(200, {"results": results, "_links": links})
+        return True
 
 
 def sample_space(fake: FakeConfluence, key: str = "ENG") -> dict[str, FakePage]:

@@ -154,6 +154,7 @@ class Indexer:
         indexed = self.indexed_pages(space_key, batch_ids) if batch_ids is not None else self.indexed_pages(space_key)
         known = {page_id: entry.page_hash for page_id, entry in indexed.items()}
         seen: set[str] = set()
+        skipped: set[str] = set()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-write") as writer:
             writing: Future | None = None
             for batch in _batches(_prefetch(pages), PAGE_BATCH):
@@ -161,6 +162,10 @@ class Indexer:
                 todo: list[tuple[Document, bool]] = []
                 for page in batch:
                     seen.add(page.page_id)
+                    if page.skipped:  # reported, not a failure: the sync goes on and succeeds
+                        skipped.add(page.page_id)
+                        stats.failures.append(f"{page.page_id} {page.title}: skipped, {page.skipped}")
+                        continue
                     try:
                         doc = page.to_document()
                     except Exception as exc:  # one broken page must not stop the sync
@@ -182,8 +187,11 @@ class Indexer:
                 writing = writer.submit(self._write, todo, nodes, len(batch), stats, progress)
             if writing:
                 writing.result()
+        # A skipped item's previous text is no longer what Confluence holds.
+        gone = skipped & set(known)
         if batch_ids is None:
-            stats.pages_deleted = self.delete_pages(space_key, set(known) - seen - (keep or set()))
+            gone |= set(known) - seen - (keep or set())
+        stats.pages_deleted = self.delete_pages(space_key, gone)
         if progress:
             progress(stats)
         return stats

@@ -28,10 +28,12 @@ class Page:
     kind: str = "page"  # page | blogpost | attachment
     parent_id: str = ""  # an attachment's page
     markdown: str | None = None  # already text (attachments): no HTML conversion
+    comments_sig: str = ""  # the page's comments as the listing sees them (ids, versions); "" without comments
+    skipped: str = ""  # why this item is not indexed (an unreadable attachment): a line of the job report
 
     @property
     def signature(self) -> str:
-        return listing_signature(self.version, self.title, self.labels, self.breadcrumb)
+        return listing_signature(self.version, self.title, self.labels, self.breadcrumb, self.comments_sig)
 
     def to_document(self) -> Document:
         """Convert the HTML and attach the metadata every chunk will carry (Chroma-safe scalars)."""
@@ -57,13 +59,19 @@ class Page:
         return Document(id_=self.page_id, text=converted.markdown, metadata=metadata)
 
 
-def listing_signature(version: int, title: str, labels: list[str], breadcrumb: list[str]) -> str:
+def listing_signature(
+    version: int, title: str, labels: list[str], breadcrumb: list[str], comments_sig: str = ""
+) -> str:
     """What a cheap listing (no bodies) tells about a page: if it differs from the index, refetch.
 
     It catches what Confluence's last-modified date does not: relabelled, moved or renamed pages
-    (a label change bumps no version) and pages whose ancestors were renamed.
+    (a label change bumps no version), pages whose ancestors were renamed and, with comments on,
+    pages whose comments were added, edited or deleted (none of which bumps the page's version).
     """
-    payload = json.dumps([version, title, sorted(labels), breadcrumb], ensure_ascii=False)
+    fields: list = [version, title, sorted(labels), breadcrumb]
+    if comments_sig:  # absent without comments: signatures of indexes built before comments stay valid
+        fields.append(comments_sig)
+    payload = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

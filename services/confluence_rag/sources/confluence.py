@@ -24,7 +24,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 from zoneinfo import ZoneInfo
 
 from requests.adapters import HTTPAdapter
@@ -32,7 +32,8 @@ from requests.exceptions import HTTPError, RequestException
 from urllib3.util import Retry
 
 from confluence_rag.ingestion.access import SpaceAccess
-from confluence_rag.ingestion.attachments import attachment_kind, extract_text
+from confluence_rag.ingestion.attachments import UnreadableAttachment, attachment_kind, extract_text
+from confluence_rag.ingestion.comments import Comment, comments_signature, with_comments
 from confluence_rag.ingestion.models import Page, listing_signature
 from confluence_rag.ingestion.source import PageSource, SourceAuthError, SourceError
 from confluence_rag.settings import Settings
@@ -44,6 +45,8 @@ PAGE_EXPAND = "body.export_view,version,ancestors,metadata.labels,space"
 # Everything the signature and the permission pass need, no bodies (restrictions: direct ones only).
 LISTING_EXPAND = f"version,ancestors,metadata.labels,{RESTRICTIONS_EXPAND}"
 ATTACHMENT_EXPAND = "version,container,space"
+COMMENT_EXPAND = "body.view,version,ancestors,extensions.inlineProperties,extensions.resolution"
+V2_LIMIT = 250  # the v2 maximum
 ID_BATCH = 25
 
 
@@ -208,19 +211,25 @@ class ConfluenceClient:
 
     def search(self, cql: str, expand: str | None = PAGE_EXPAND) -> Iterator[dict]:
         """Every result of a CQL search, following `_links.next` (cursor or start)."""
-        params: dict[str, Any] | None = {"cql": cql, "limit": self.settings.confluence_page_batch}
+        params: dict[str, Any] = {"cql": cql, "limit": self.settings.confluence_page_batch}
         if expand:
             params["expand"] = expand
-        path = "rest/api/content/search"
-        while True:
-            body = self._get(path, params=params)
+        for body in self._pages_of("rest/api/content/search", params):
             self.last_total = body.get("totalSize", self.last_total)
             yield from body.get("results", [])
+
+    def _pages_of(self, path: str, params: dict[str, Any] | None) -> Iterator[dict]:
+        """Every response of a paged listing, following `_links.next` (v1 cursor or start, v2 cursor)."""
+        context = urlparse(self.base_url).path.rstrip("/")
+        while True:
+            body = self._get(path, params=params)
+            yield body
             next_link = (body.get("_links") or {}).get("next")
             if not next_link or not body.get("results"):
                 return
-            # The next link is relative to the context path and already carries every parameter.
-            path, params = next_link.lstrip("/"), None
+            # The next link already carries every parameter. v1 links are relative to the context
+            # path, v2 links to the site (they start with the context path).
+            path, params = next_link.removeprefix(context).lstrip("/"), None
 
     # --- scope ---------------------------------------------------------------------------------
     def scope_cql(self, space_key: str, kind: str = "page") -> str:
@@ -272,13 +281,93 @@ class ConfluenceClient:
         """Every page in scope as the search returns it, without bodies, with direct read restrictions."""
         return list(self.search(self.scope_cql(space_key), expand=LISTING_EXPAND))
 
-    def listing(self, space_key: str, items: list[dict] | None = None) -> dict[str, str]:
+    def listing(
+        self, space_key: str, items: list[dict] | None = None, comment_sigs: dict[str, str] | None = None
+    ) -> dict[str, str]:
         """page id → listing signature for every page in scope, without bodies (cheap)."""
         out = {}
         for raw in self.listing_items(space_key) if items is None else items:
             page = self.to_page(raw, space_key)
+            page.comments_sig = (comment_sigs or {}).get(page.page_id, "")
             out[page.page_id] = page.signature
         return out
+
+    # --- comments ------------------------------------------------------------------------------
+    def comment_signatures(self, space_key: str) -> dict[str, str]:
+        """page id → signature of its comments (ids, versions), from one body-less CQL listing of the
+        space's comments: the cheapest way to notice a new, edited or deleted comment, none of which
+        changes the page's version (docs/design.md)."""
+        versions: dict[str, dict[str, int]] = {}
+        for raw in self.search(f'space = "{space_key}" AND type = comment', expand="container,version"):
+            page_id = str((raw.get("container") or {}).get("id", ""))
+            versions.setdefault(page_id, {})[str(raw["id"])] = int((raw.get("version") or {}).get("number") or 0)
+        return {page_id: comments_signature(found) for page_id, found in versions.items()}
+
+    def page_comments(self, page: Page) -> list[Comment]:
+        """The comment threads of a page, resolved inline ones left out: REST v2 on Cloud (v1 comment
+        methods are deprecated there and ignore `depth`), v1 `child/comment?depth=all` on Server/DC."""
+        if self.settings.confluence_cloud:
+            return self._comments_v2(page)
+        return self._comments_v1(page.page_id)
+
+    def _v2_results(self, path: str) -> Iterator[dict]:
+        # Without body-format the listing has no bodies (CONFCLOUD-77788).
+        for body in self._pages_of(path, {"body-format": "storage", "limit": V2_LIMIT}):
+            yield from body.get("results", [])
+
+    def _comments_v2(self, page: Page) -> list[Comment]:
+        container = "blogposts" if page.kind == "blogpost" else "pages"
+        return [
+            self._v2_thread(raw, location)
+            for location in ("inline", "footer")
+            for raw in self._v2_results(f"api/v2/{container}/{page.page_id}/{location}-comments")
+            if raw.get("resolutionStatus") != "resolved"
+        ]
+
+    def _v2_thread(self, raw: dict, location: str) -> Comment:
+        """One comment and its replies (v2 lists roots only: one call per comment for its children)."""
+        props = raw.get("properties") or {}
+        children = self._v2_results(f"api/v2/{location}-comments/{raw['id']}/children")
+        return Comment(
+            id=str(raw["id"]),
+            body_html=((raw.get("body") or {}).get("storage") or {}).get("value", ""),
+            marker_ref=props.get("inlineMarkerRef") or "",
+            selection=props.get("inlineOriginalSelection") or "",
+            replies=[self._v2_thread(child, location) for child in children],
+        )
+
+    def _comments_v1(self, page_id: str) -> list[Comment]:
+        params = {"expand": COMMENT_EXPAND, "depth": "all", "limit": self.settings.confluence_page_batch}
+        raws = [
+            r for body in self._pages_of(f"rest/api/content/{page_id}/child/comment", params) for r in body["results"]
+        ]
+        threads: dict[str, Comment] = {}
+        parents: dict[str, str | None] = {}
+        for raw in raws:
+            extensions = raw.get("extensions") or {}
+            inline = extensions.get("inlineProperties") or {}
+            by = (raw.get("version") or {}).get("by") or {}
+            comment_id = str(raw["id"])
+            parents[comment_id] = next(
+                (str(a["id"]) for a in reversed(raw.get("ancestors") or []) if a.get("type") == "comment"), None
+            )
+            if (extensions.get("resolution") or {}).get("status") != "resolved":
+                threads[comment_id] = Comment(
+                    id=comment_id,
+                    body_html=((raw.get("body") or {}).get("view") or {}).get("value", ""),
+                    author=by.get("displayName") or by.get("publicName") or "",
+                    marker_ref=inline.get("markerRef") or "",
+                    selection=inline.get("originalSelection") or "",
+                )
+        roots = []
+        for comment_id, comment in threads.items():
+            parent = parents[comment_id]
+            if parent is None:
+                roots.append(comment)
+            elif parent in threads:
+                threads[parent].replies.append(comment)
+            # else: a reply in a resolved thread, hidden with it
+        return roots
 
     # --- attachments -------------------------------------------------------------------------
     def attachment_listing(self, space_key: str, page_ids: set[str]) -> dict[str, str]:
@@ -328,36 +417,44 @@ class ConfluenceClient:
         )
 
     def to_attachment(self, raw: dict, space_key: str) -> Page | None:
-        """Download and extract one attachment; None when its type or size is not indexed."""
+        """Download and extract one attachment; None when its type is not indexed. An attachment over
+        the size cap, or that cannot be read (encrypted, corrupt, too slow), comes back `skipped`."""
         title = raw.get("title", "")
         size = int((raw.get("extensions") or {}).get("fileSize") or 0)
         media_type = (raw.get("metadata") or {}).get("mediaType") or (raw.get("extensions") or {}).get("mediaType", "")
         kind = attachment_kind(media_type, title)
-        if kind is None or size > self.settings.attachment_max_bytes:
-            log.info("attachment %r skipped (%s, %d bytes)", title, media_type, size)
+        if kind is None:
+            log.info("attachment %r skipped (type %r not indexed)", title, media_type)
             return None
         download = raw["_links"]["download"]
-        try:
-            data = self.api.get(download.lstrip("/"), not_json_response=True)
-            text = extract_text(kind, data or b"")[: self.settings.attachment_max_chars]
-        except Exception as exc:  # one bad file must not stop the sync
-            log.warning("attachment %r could not be read: %s", title, type(exc).__name__)
-            return None
         container = raw.get("container") or {}
         version = raw.get("version") or {}
-        return Page(
+        page = Page(
             page_id=str(raw["id"]),
             space_key=space_key,
             title=title,
             url=self.base_url + download,
             html="",
-            markdown=text,
             version=int(version.get("number") or 0),
             last_modified=version.get("when", ""),
             breadcrumb=[container.get("title", "")],
             kind="attachment",
             parent_id=str(container.get("id", "")),
         )
+        st = self.settings
+        if size > st.attachment_max_bytes:
+            page.skipped = f"{size} bytes, over ATTACHMENT_MAX_BYTES ({st.attachment_max_bytes})"
+            return page
+        try:
+            data = self.api.get(download.lstrip("/"), not_json_response=True)
+            page.markdown = extract_text(kind, data or b"", st.attachment_max_seconds)[: st.attachment_max_chars]
+        except UnreadableAttachment as exc:  # one bad file must not stop the sync
+            page.skipped = str(exc)
+        except Exception as exc:
+            page.skipped = f"could not be downloaded ({type(exc).__name__})"
+        if page.skipped:
+            log.warning("attachment %r skipped: %s", title, page.skipped)
+        return page
 
     def to_page(self, raw: dict, space_key: str) -> Page:
         version = raw.get("version") or {}
@@ -380,20 +477,44 @@ class ConfluenceClient:
 
 class ConfluenceSource(PageSource):
     """One sync run's view of Confluence: pages in scope and, with CONFLUENCE_INCLUDE_ATTACHMENTS,
-    the attachments of those pages (which take their page's place in the tree)."""
+    the attachments of those pages (which take their page's place in the tree). With
+    CONFLUENCE_INCLUDE_COMMENTS, every page carries its comment threads and their signature."""
 
     def __init__(self, client: ConfluenceClient):
         self.client = client
         self.with_attachments = client.settings.confluence_include_attachments
+        self.with_comments = client.settings.confluence_include_comments
         # Pages in scope, from this run's listing or full fetch. None: this source did not list (a
         # distributed worker fetching the ids a planner chose), so attachments asked by id are kept.
         self._page_ids: set[str] | None = None
         self._items: dict[str, list[dict]] = {}  # this run's body-less listing per space (read once)
+        self._comment_sigs: dict[str, dict[str, str]] = {}  # this run's comment listing per space (read once)
 
     def _listing_items(self, space_key: str) -> list[dict]:
         if space_key not in self._items:
             self._items[space_key] = self.client.listing_items(space_key)
         return self._items[space_key]
+
+    def _comment_signatures(self, space_key: str) -> dict[str, str]:
+        if not self.with_comments:
+            return {}
+        if space_key not in self._comment_sigs:
+            self._comment_sigs[space_key] = self.client.comment_signatures(space_key)
+        return self._comment_sigs[space_key]
+
+    def _commented(self, pages: Iterator[Page], space_key: str) -> Iterator[Page]:
+        """Pages with their comment threads in their body; only pages the listing shows comments
+        for cost a request. The signature is the listing's, so the next listing agrees with the index."""
+        signatures = self._comment_signatures(space_key)
+        for page in pages:
+            page.comments_sig = signatures.get(page.page_id, "")
+            if page.comments_sig:
+                try:
+                    page.html = with_comments(page.html, self.client.page_comments(page))
+                except ConfluenceError as exc:  # the page without its comments; its signature says so
+                    log.warning("comments of page %s could not be read: %s", page.page_id, type(exc).__name__)
+                    page.comments_sig = ""
+            yield page
 
     def access(self, space_key: str) -> SpaceAccess:
         return ConfluenceAccessReader(self.client).space_access(space_key, self._listing_items(space_key))
@@ -408,7 +529,7 @@ class ConfluenceSource(PageSource):
         return self.client.scope_cql(space_key)
 
     def listing(self, space_key: str) -> dict[str, str]:
-        out = self.client.listing(space_key, self._listing_items(space_key))
+        out = self.client.listing(space_key, self._listing_items(space_key), self._comment_signatures(space_key))
         self._page_ids = set(out)
         if self.with_attachments:
             out |= self.client.attachment_listing(space_key, self._page_ids)
@@ -417,7 +538,7 @@ class ConfluenceSource(PageSource):
     def all_pages(self, space_key: str) -> Iterator[Page]:
         page_ids: set[str] = set()
         self._page_ids = page_ids
-        for page in self.client.iter_space_pages(space_key):
+        for page in self._commented(self.client.iter_space_pages(space_key), space_key):
             page_ids.add(page.page_id)
             yield page
         if self.with_attachments:
@@ -425,7 +546,7 @@ class ConfluenceSource(PageSource):
             yield from self.client.iter_attachments(cql, space_key, self._page_ids)
 
     def changed_since(self, space_key: str, since: datetime) -> Iterator[Page]:
-        yield from self.client.iter_changed_pages(space_key, since)
+        yield from self._commented(self.client.iter_changed_pages(space_key, since), space_key)
         if self.with_attachments:
             yield from self.client.iter_changed_attachments(space_key, since, self._page_ids or set())
 
@@ -434,7 +555,7 @@ class ConfluenceSource(PageSource):
 
     def pages_by_id(self, space_key: str, ids: list[str]) -> Iterator[Page]:
         found: set[str] = set()
-        for page in self.client.iter_pages_by_id(ids, space_key):
+        for page in self._commented(self.client.iter_pages_by_id(ids, space_key), space_key):
             found.add(page.page_id)
             yield page
         rest = [i for i in ids if i not in found]
