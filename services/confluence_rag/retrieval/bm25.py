@@ -21,37 +21,49 @@ B = 0.75
 
 
 class Postings:
-    """Posting lists of a tokenized corpus (CSR over tokens) and the length of every chunk."""
+    """Posting lists of a tokenized corpus (CSR over tokens): per entry its chunk, term frequency and
+    the chunk's length (stored per entry, so a query reads each list sequentially)."""
 
     def __init__(self, corpus: list[list[int]], vocab_size: int):
         lengths = np.fromiter((len(tokens) for tokens in corpus), dtype=np.int64, count=len(corpus))
         tokens = np.fromiter((t for doc in corpus for t in doc), dtype=np.int64, count=int(lengths.sum()))
         docs = np.repeat(np.arange(len(corpus), dtype=np.int64), lengths)
         # One entry per distinct (token, chunk), sorted by token then chunk; its count is the term frequency.
-        pairs, tf = np.unique(tokens * max(len(corpus), 1) + docs, return_counts=True)
-        pair_tokens = pairs // max(len(corpus), 1)
-        self.chunks = (pairs % max(len(corpus), 1)).astype(np.int32)
-        self.tf = tf.astype(np.float64)
-        self.indptr = np.searchsorted(pair_tokens, np.arange(vocab_size + 1))
+        width = max(len(corpus), 1)
+        pairs, tf = np.unique(tokens * width + docs, return_counts=True)
+        self.chunks = (pairs % width).astype(np.int32)
+        self.tf = tf.astype(np.float32)
+        self.entry_lengths = lengths[self.chunks].astype(np.float32)
+        self.indptr = np.searchsorted(pairs // width, np.arange(vocab_size + 1))
         self.lengths = lengths.astype(np.float64)
         self.vocab_size = vocab_size
 
     def scores(self, token_ids: list[int], weights: np.ndarray | None = None) -> np.ndarray:
         """BM25 of every chunk for the query tokens (repeats count again, as in bm25s), with N, the
         average length and document frequencies taken over the chunks whose weight is 1 (all chunks
-        when None). Chunks of weight 0 score 0."""
-        lengths = self.lengths
-        n = float(len(lengths)) if weights is None else float(weights.sum(dtype=np.float64))
-        scores = np.zeros(len(lengths), dtype=np.float64)
+        when None). Chunks of weight 0 score 0. Each chunk's score depends only on its own entries and
+        these statistics, so it is the same bit for bit whatever else the index holds."""
+        count = len(self.lengths)
+        n = float(count) if weights is None else float(weights.sum(dtype=np.float64))
         if n == 0:
-            return scores
-        average = (lengths.sum() if weights is None else float(weights @ lengths)) / n
+            return np.zeros(count, dtype=np.float64)
+        # A sum of integers in float64: exact, so independent of the order and of the other chunks.
+        # (Not a dot product: BLAS threads cost tens of ms on a busy machine.)
+        total = self.lengths.sum() if weights is None else (self.lengths * weights).sum()
+        average = float(total) / n
+        chunks, parts = [], []
         for token in token_ids:
             start, end = self.indptr[token], self.indptr[token + 1]
-            chunks, tf = self.chunks[start:end], self.tf[start:end]
-            df = float(end - start) if weights is None else float(weights[chunks].sum(dtype=np.float64))
+            entries = self.chunks[start:end]
+            df = float(end - start) if weights is None else float(np.count_nonzero(weights[entries]))
             if df == 0:
                 continue
             idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
-            scores[chunks] += idf * tf / (tf + K1 * (1 - B + B * lengths[chunks] / average))
+            tf = self.tf[start:end]
+            chunks.append(entries)
+            parts.append(idf * tf / (tf + K1 * (1 - B + B * self.entry_lengths[start:end] / average)))
+        if not chunks:
+            return np.zeros(count, dtype=np.float64)
+        # One pass adds every token's part (in query order) to its chunk.
+        scores = np.bincount(np.concatenate(chunks), weights=np.concatenate(parts), minlength=count)
         return scores if weights is None else scores * weights
