@@ -745,7 +745,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fake.v2_status, {"errors": [{"status": fake.v2_status, "title": "Not available"}]})
             return
         if path == "/api/v2/spaces":
-            keys = [k for k in q.get("keys", "").split(",") if k in fake.spaces and k not in fake.forbidden_spaces]
+            if set(q.get("keys", "").split(",")) & fake.forbidden_spaces:
+                self._error(403, "Current user not permitted to use Confluence")
+                return
+            keys = [k for k in q.get("keys", "").split(",") if k in fake.spaces]
             found = [{"id": str(fake.space_id(k)), "key": k, "name": fake.spaces[k], "type": "global"} for k in keys]
             self._send(200, {"results": found, "_links": {"base": self._base()}})
             return
