@@ -16,7 +16,7 @@ bench: venv ## Performance: ingestion, search, replicas, permissions, distributi
 	$(MAKE) --no-print-directory bench-distributed
 	$(MAKE) --no-print-directory bench-query
 
-bench-permissions: venv ## Search p50 with vs without permission filtering, 1,650 pages / 13,200 chunks, user in 20 groups (~3 min)
+bench-permissions: venv ## Search p50 with vs without permission filtering, and before vs after the ranking side-channel fix, 1,650 pages / 13,200 chunks, user in 20 groups (~4 min)
 	$(PY) -m benchmarks.permissions
 
 bench-distributed: venv redis-install ## Distributed ingestion pages/s, 1/2/4 Celery workers (BENCH_DISTRIBUTED_ARGS="--embedding server")
