@@ -441,7 +441,7 @@ def markdown(result: dict) -> str:
         ("query_embedding", "query embedding (in process)"),
         ("exact_dot_product", "exact dot product over the chunk matrix (numpy), top CANDIDATE_DEPTH"),
         ("chroma_vector_query", "Chroma vector query (embedded, depth CANDIDATE_DEPTH, ids + distances)"),
-        ("bm25_search", "BM25 search (bm25s, depth CANDIDATE_DEPTH)"),
+        ("bm25_search", "BM25 search (posting lists, depth CANDIDATE_DEPTH)"),
         ("search_service_in_process", "`SearchService.search` in process (all of it)"),
     ):
         lines.append(f"| {label} | {parts[key]['median_ms']} | {parts[key]['p95_ms']} |")

@@ -22,7 +22,7 @@ bench: venv ## Performance: ingestion, search, replicas, permissions, distributi
 bench-attachments: venv ## First-sync cost with and without attachments: the demo wiki, 4 office files a page (~3 min)
 	$(PY) -m benchmarks.attachments_cost
 
-bench-permissions: venv ## Search p50 with vs without permission filtering, 1,650 pages / 13,200 chunks, user in 20 groups (~3 min)
+bench-permissions: venv ## Search p50 with vs without permission filtering, and before vs after the ranking side-channel fix, 1,650 pages / 13,200 chunks, user in 20 groups (~4 min)
 	$(PY) -m benchmarks.datasets
 	$(PY) -m benchmarks.permissions
 

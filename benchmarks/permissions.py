@@ -8,7 +8,10 @@ embedding is the real model's, so each search costs what it costs in production.
 Permissions: 60 groups; each space grants view to 3 groups (two spaces also to anonymous); 30 % of
 pages carry 1 or 2 restriction layers (one or two groups each, a user sometimes); the user asking is
 in 20 groups. Measured in-process through `SearchService.search` (hybrid, the default settings),
-permissions off vs on (same index, same queries, interleaved to share the machine's noise).
+permissions off vs on (same index, same queries, interleaved to share the machine's noise), and on
+with the keyword scoring of before the ranking side-channel fix (bm25s scores precomputed with
+statistics over every chunk, `PrecomputedBM25`) vs today's (statistics of the reader's readable
+chunks, taken at query time from the posting lists: retrieval/bm25.py).
 Run: `make bench-permissions` (part of `make bench`). Writes docs/bench/permissions.{md,json}.
 """
 
@@ -24,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bm25s
 import numpy as np
 from llama_index.core.schema import TextNode
 
@@ -34,6 +38,8 @@ from confluence_rag.auth.identity import Identity
 from confluence_rag.container import Components
 from confluence_rag.ingestion.access import SpaceAccess, SpaceGrant, can_read, canonical
 from confluence_rag.ingestion.access_index import access_metadata, save_tables
+from confluence_rag.retrieval.filters import SearchFilters
+from confluence_rag.retrieval.keyword import KeywordHit, KeywordIndex
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import Settings
 
@@ -51,7 +57,7 @@ def chunk_texts() -> list[str]:
     return [" ".join(words[i : i + WORDS_PER_CHUNK]) for i in range(0, len(words), WORDS_PER_CHUNK)]
 
 
-def build_pool(components: Components, rng: random.Random) -> dict:
+def build_pool(components: Components, rng: random.Random, page_count: int = PAGES) -> dict:
     texts = chunk_texts()
     store = components.store()
     dim = len(components.embedder.model.get_query_embedding("dimension"))
@@ -62,7 +68,7 @@ def build_pool(components: Components, rng: random.Random) -> dict:
     pages: dict[str, dict[str, tuple]] = {space: {} for space in grants}
     nodes: list[TextNode] = []
     n = 0
-    for p in range(PAGES):
+    for p in range(page_count):
         space = f"S{p % SPACES}"
         layers: tuple = ()
         if rng.random() < 0.3:
@@ -101,7 +107,29 @@ def build_pool(components: Components, rng: random.Random) -> dict:
     readable_pages = sum(
         can_read(principals, grants[space], layers) for space, pl in pages.items() for layers in pl.values()
     )
-    return {"pages": PAGES, "chunks": len(nodes), "readable_pages": readable_pages}
+    return {"pages": page_count, "chunks": len(nodes), "readable_pages": readable_pages}
+
+
+class PrecomputedBM25(KeywordIndex):
+    """The keyword scoring before the side-channel fix, for comparison only: bm25s with its statistics
+    (N, average length, document frequencies) over every chunk, readable or not, and a 0/1 mask."""
+
+    def _build(self, store, generation):
+        snap = super()._build(store, generation)
+        self.reference = bm25s.BM25()
+        self.reference.index(([self._tokens[i][1] for i in snap.ids], dict(self._vocab)), show_progress=False)
+        return snap
+
+    def search(self, query: str, limit: int, filters: SearchFilters, principals=None) -> list[KeywordHit]:
+        snap = self.snapshot
+        tokens = self.token_ids(query)
+        if not tokens:
+            return []
+        mask = None if principals is None else snap.access.readable(principals).chunks
+        scores = self.reference.get_scores(tokens, weight_mask=mask)
+        top = np.argpartition(-scores, limit - 1)[:limit]
+        top = top[np.argsort(-scores[top])]
+        return [KeywordHit(snap.ids[i], float(scores[i]), snap.texts[i], snap.metadatas[i]) for i in top if scores[i]]
 
 
 def rng_vectors(rng: random.Random, count: int, dim: int) -> np.ndarray:
@@ -120,20 +148,25 @@ def measure(settings: Settings, embedder, queries: list[str], rounds: int) -> di
     for comps in (off, on):
         comps.__dict__["embedder"] = embedder
     search_off, search_on = SearchService(off), SearchService(on)
+    search_before = SearchService(on, PrecomputedBM25(refresh_s=settings.keyword_refresh_s))
     user = Identity(USER, frozenset(), False)
+    runs = (("off", search_off, None), ("on", search_on, user), ("on_before", search_before, user))
     for q in queries[:10]:  # warm-up: keyword index built, caches filled
-        search_off.search(q)
-        search_on.search(q, identity=user)
-    times: dict[str, list[float]] = {"off": [], "on": []}
+        for _, service, who in runs:
+            service.search(q) if who is None else service.search(q, identity=who)
+    times: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    keyword_ms: dict[str, list[float]] = {"on": [], "on_before": []}
     access_ms: list[float] = []
-    counts = {"off": 0, "on": 0}
+    counts = dict.fromkeys(times, 0)
     for _ in range(rounds):
         for q in queries:
-            for name, service, who in (("off", search_off, None), ("on", search_on, user)):
+            for name, service, who in runs:
                 start = time.perf_counter()
                 results = service.search(q) if who is None else service.search(q, identity=who)
                 times[name].append((time.perf_counter() - start) * 1000)
                 counts[name] += len(results)
+                if name in keyword_ms:
+                    keyword_ms[name].append(service.last_timings.get("keyword_ms", 0.0))
             access_ms.append(search_on.last_timings.get("access_ms", 0.0))
     result = {
         "queries": len(queries),
@@ -147,6 +180,14 @@ def measure(settings: Settings, embedder, queries: list[str], rounds: int) -> di
         "results_per_query_on": round(counts["on"] / len(times["on"]), 2),
     }
     result["overhead_pct"] = round(100 * (result["p50_ms_on"] / result["p50_ms_off"] - 1), 1)
+    result |= {
+        "p50_ms_on_before": p50(times["on_before"]),
+        "p90_ms_on_before": round(float(np.percentile(times["on_before"], 90)), 2),
+        "results_per_query_on_before": round(counts["on_before"] / len(times["on_before"]), 2),
+        "keyword_p50_ms_on": p50(keyword_ms["on"]),
+        "keyword_p50_ms_on_before": p50(keyword_ms["on_before"]),
+    }
+    result["side_channel_fix_pct"] = round(100 * (result["p50_ms_on"] / result["p50_ms_on_before"] - 1), 1)
     return result
 
 
@@ -169,6 +210,12 @@ def markdown(result: dict) -> str:
             f"| permissions off | {m['p50_ms_off']} | {m['p90_ms_off']} | {m['results_per_query_off']} |",
             f"| permissions on (user in 20 groups) | {m['p50_ms_on']} | {m['p90_ms_on']} "
             f"| {m['results_per_query_on']} |",
+            f"| permissions on, keyword scoring before the side-channel fix | {m['p50_ms_on_before']} "
+            f"| {m['p90_ms_on_before']} | {m['results_per_query_on_before']} |",
+            "",
+            f"**Side-channel fix (BM25 statistics over the reader's readable chunks, at query time): "
+            f"{m['side_channel_fix_pct']} % at p50** (target: within 10 %); the keyword retriever alone "
+            f"{m['keyword_p50_ms_on_before']} → {m['keyword_p50_ms_on']} ms at p50.",
             "",
             f"**Overhead at p50: {m['overhead_pct']} %** (target: within 10 %). The access check itself "
             f"(principals → readable access keys, cached per user and index generation) takes "
@@ -193,6 +240,7 @@ def markdown(result: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--pages", type=int, default=PAGES, help="pool size (a small one to try the script)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(REPO / "docs" / "bench"))
     parser.add_argument("--no-write", action="store_true")
@@ -214,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
             pool = json.loads(pool_file.read_text())
         else:
             started = time.perf_counter()
-            pool = build_pool(components, rng)
+            pool = build_pool(components, rng, args.pages)
             harness.say(f"[pool] {pool['chunks']} chunks written in {time.perf_counter() - started:.1f}s")
             pool_file.write_text(json.dumps(pool))
         search = measure(settings, components.embedder, queries, args.rounds)

@@ -67,8 +67,7 @@ def dump(args: argparse.Namespace) -> None:
                 # Full scores of the other retriever for every candidate (cosine; BM25).
                 got = store.collection.get(ids=[h.id for h in kw], include=["embeddings"]) if kw else None
                 cos = dict(zip(got["ids"], (np.asarray(got["embeddings"]) @ emb).tolist(), strict=True)) if got else {}
-                tokens = [t for t in service.keyword.analyzer(q.question) if t in snap.bm25.vocab_dict]
-                bm25 = snap.bm25.get_scores(tokens) if tokens else np.zeros(len(snap.ids))
+                bm25 = snap.postings.scores(service.keyword.token_ids(q.question))
                 rows.append(
                     {
                         "qid": q.qid,

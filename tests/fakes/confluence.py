@@ -22,10 +22,17 @@
   on single pages (nested user/group lists paged with their own `_links.next`, cap
   `restriction_cap`), `…/restriction/byOperation/read` (direct only; 404 when the service account
   cannot view the content), ancestors root first (Cloud folders included), space permissions per
-  deployment (Cloud v1 `expand=permissions`; DC >= 9.1 `/rest/api/space/{key}/permissions` bare
+  deployment (Cloud v2 `/api/v2/spaces?keys=`, `/api/v2/spaces/{id}/permissions` and
+  `/role-assignments` with cursor paging, cap `v2_page_cap`, next link in `_links.next` and the `Link`
+  header, and Cloud v1 `expand=permissions`; DC >= 9.1 `/rest/api/space/{key}/permissions` bare
   array with userKey + `/permissions/anonymous`; JSON-RPC `getSpacePermissionSets` for older DC),
   group members (DC `/rest/api/group/{name}/member`, Cloud `/rest/api/group/{id}/membersByGroupId`),
   `/rest/api/user/memberof`, `/rest/api/user`, `/rest/api/server-information`.
+  v2 space permissions (confluence_changes_and_comments.md §4), the unconfirmed parts configurable:
+  `v2_grants` says how user/group grants appear ("direct": user/group rows; "role": a `role` row
+  whose assignments hold them; "both"); anonymous access, which v2 has no principal for, is a role
+  assigned to the `anonymous-users` access class. `v2_status` (e.g. 404, 410, 501) answers every v2
+  space call with that status; `v1_space_gone` answers v1 `/rest/api/space/{key}` 410 "Gone".
   Faults: CONFCLOUD-77618 (404 on `ancestors.restrictions` expand over a draft/trashed ancestor,
   Cloud), DC 9.1 500 on space permissions when `service_admin` is False, JSON-RPC 401
   (`rpc_enabled=False`) or WebSudo HTML (`rpc_websudo=True`).
@@ -175,6 +182,11 @@ class FakeConfluence(FakeServer):
         self.rpc_websudo = False  # DC < 9.1: True → 200 + HTML login page (WebSudo)
         self.fault_77618 = cloud  # Cloud: 404 on ancestors.restrictions expand over a bad ancestor
         self.anonymous_shape = "list"  # DC /permissions/anonymous: "list" or "operations"
+        self.v2_grants = "direct"  # Cloud v2: user/group grants as "direct" rows, a "role", or "both"
+        self.v2_status = 200  # Cloud v2 space calls: anything else answers that status (404/410/501: no v2)
+        self.v1_space_gone = False  # Cloud v1 /rest/api/space/{key}: 410 GoneException
+        self.v2_page_cap = 250  # Cloud v2: server-side cap on `limit` (default 25)
+        self.v2_viewer_classes: list[str] = []  # Cloud v2: access classes the viewer role is also assigned to
 
     # --- content ------------------------------------------------------------------------------
     def add_space(self, key: str, name: str | None = None) -> None:
@@ -803,9 +815,15 @@ class _Handler(BaseHTTPRequestHandler):
     # --- routes -------------------------------------------------------------------------------
     def _route(self, path: str, q: dict) -> None:
         fake = self.owner
-        if m := re.fullmatch(r"/rest/api/space/([^/]+)", path):
+        if path.startswith("/api/v2/spaces") and fake.cloud:
+            self._v2_spaces(path, q)
+        elif m := re.fullmatch(r"/rest/api/space/([^/]+)", path):
             key = m.group(1)
-            if key in fake.forbidden_spaces:
+            if fake.cloud and fake.v1_space_gone:
+                self._send(
+                    410, {"statusCode": 410, "message": "GoneException: This deprecated endpoint has been removed."}
+                )
+            elif key in fake.forbidden_spaces:
                 self._error(403, "Current user not permitted to use Confluence")
             elif key in fake.spaces:
                 body = {"id": fake.space_id(key), "key": key, "name": fake.spaces[key], "type": "global"}
@@ -850,6 +868,102 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no route {path}")
 
     # --- permissions ------------------------------------------------------------------------------
+    def _v2_spaces(self, path: str, q: dict) -> None:
+        """Cloud v2: `/spaces?keys=`, `/spaces/{id}/permissions`, `/spaces/{id}/role-assignments`."""
+        fake = self.owner
+        if fake.v2_status != 200:
+            self._send(fake.v2_status, {"errors": [{"status": fake.v2_status, "title": "Not available"}]})
+            return
+        if path == "/api/v2/spaces":
+            if set(q.get("keys", "").split(",")) & fake.forbidden_spaces:
+                self._error(403, "Current user not permitted to use Confluence")
+                return
+            keys = [k for k in q.get("keys", "").split(",") if k in fake.spaces]
+            found = [{"id": str(fake.space_id(k)), "key": k, "name": fake.spaces[k], "type": "global"} for k in keys]
+            self._send(200, {"results": found, "_links": {"base": self._base()}})
+            return
+        m = re.fullmatch(r"/api/v2/spaces/(\d+)/(permissions|role-assignments)", path)
+        key = next((k for k in fake.spaces if m and str(fake.space_id(k)) == m.group(1)), None)
+        if key is None or key in fake.forbidden_spaces:
+            self._send(404, {"errors": [{"status": 404, "title": "Not Found"}]})
+            return
+        if m.group(2) == "permissions":
+            rows = self._v2_permission_rows(key)
+        else:
+            rows = [a for a in self._v2_role_assignments(key) if a["roleId"] == q.get("role-id", a["roleId"])]
+        start = int(base64.urlsafe_b64decode(q["cursor"].encode()).decode()) if q.get("cursor") else 0
+        limit = min(int(q.get("limit") or 25), fake.v2_page_cap)
+        body = {"results": rows[start : start + limit], "_links": {"base": self._base()}}
+        headers = {}
+        if start + limit < len(rows):
+            cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+            params = {k: v for k, v in q.items() if k != "cursor"} | {"cursor": cursor}
+            body["_links"]["next"] = f"{fake.context}{path}?{urlencode(params)}"
+            headers["Link"] = f'<{body["_links"]["next"]}>; rel="next"'
+        self._send(200, body, headers=headers)
+
+    def _v2_permission_rows(self, key: str) -> list[dict]:
+        fake = self.owner
+        perms = fake.space_perms[key]
+        read = {"key": "read", "targetType": "space"}
+        rows = [
+            {
+                "principal": {"type": "group", "id": "gid-admins"},
+                "operation": {"key": "administer", "targetType": "space"},
+            }
+        ]
+        if fake.v2_grants in ("direct", "both"):
+            rows += [
+                {"principal": {"type": "group", "id": fake.groups[g].id}, "operation": read}
+                for g in sorted(perms.groups)
+            ]
+            rows += [
+                {"principal": {"type": "user", "id": fake.users[u].account_id}, "operation": read}
+                for u in sorted(perms.users)
+            ]
+        if fake.v2_grants in ("role", "both") and (perms.groups or perms.users or fake.v2_viewer_classes):
+            rows.append({"principal": {"type": "role", "id": "role-viewer"}, "operation": read})
+        if perms.anonymous:
+            rows.append({"principal": {"type": "role", "id": "role-guest"}, "operation": read})
+        # A role holding other operations only, assigned to everyone: it must not grant reading.
+        rows.append(
+            {
+                "principal": {"type": "role", "id": "role-exporter"},
+                "operation": {"key": "export", "targetType": "space"},
+            }
+        )
+        return [{"id": str(2100 + i), **row} for i, row in enumerate(rows)]
+
+    def _v2_role_assignments(self, key: str) -> list[dict]:
+        fake = self.owner
+        perms = fake.space_perms[key]
+        out = [
+            {"principal": {"principalType": "GROUP", "principalId": fake.groups[g].id}, "roleId": "role-viewer"}
+            for g in sorted(perms.groups)
+        ]
+        out += [
+            {"principal": {"principalType": "USER", "principalId": fake.users[u].account_id}, "roleId": "role-viewer"}
+            for u in sorted(perms.users)
+        ]
+        out += [
+            {"principal": {"principalType": "ACCESS_CLASS", "principalId": c}, "roleId": "role-viewer"}
+            for c in fake.v2_viewer_classes
+        ]
+        if perms.anonymous:
+            out.append(
+                {
+                    "principal": {"principalType": "ACCESS_CLASS", "principalId": "anonymous-users"},
+                    "roleId": "role-guest",
+                }
+            )
+        out.append(
+            {
+                "principal": {"principalType": "ACCESS_CLASS", "principalId": "all-licensed-users"},
+                "roleId": "role-exporter",
+            }
+        )
+        return out
+
     def _cloud_space_permissions(self, key: str) -> list[dict]:
         """Cloud v1 `expand=permissions`: one subject per entry, `anonymousAccess` on its own entry."""
         fake = self.owner

@@ -1,7 +1,8 @@
 """BM25 over the chunks in Chroma, kept in step with it in every query-api replica.
 
-Self-hosted Chroma has no BM25, so each replica holds an in-memory bm25s index of the chunk
-texts. Writers bump a generation record in Chroma after every change; a replica looks at that
+Self-hosted Chroma has no BM25, so each replica holds in memory the posting lists of the chunk
+texts (retrieval/bm25.py: the BM25 statistics are taken at query time over what the reader may
+read). Writers bump a generation record in Chroma after every change; a replica looks at that
 record at most every KEYWORD_REFRESH_S seconds and rebuilds in the background when it moved,
 serving the previous index meanwhile. Queries never read the collection.
 
@@ -17,12 +18,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 
 from confluence_rag import index_schema as keys
 from confluence_rag.components.vector_store import ChunkStore
 from confluence_rag.ingestion.access_index import load_grants, load_groups
+from confluence_rag.retrieval.bm25 import Postings
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.permissions import AccessView
 from confluence_rag.retrieval.text import KeywordAnalyzer
@@ -38,7 +39,7 @@ class _Snapshot:
     ids: list[str]
     texts: list[str]
     metadatas: list[dict]
-    bm25: bm25s.BM25 | None
+    postings: Postings | None
     spaces: list[dict]  # per indexed space: key, pages, chunks (computed once per build)
     access: AccessView  # access keys, space grants and group members of this generation
     space_keys: list[str]  # distinct spaces, sorted
@@ -98,13 +99,9 @@ class KeywordIndex:
                 break
             offset += READ_BATCH
         read = time.perf_counter()
-        bm25 = None
         corpus = self._token_ids(ids, texts, metas)
         tokenized = time.perf_counter()
-        if ids:
-            bm25 = bm25s.BM25()
-            # A copy: bm25s adds its empty token to the vocabulary it is given.
-            bm25.index((corpus, dict(self._vocab)), show_progress=False)
+        postings = Postings(corpus, len(self._vocab)) if ids else None
         done = time.perf_counter()
         self.last_build_s = {"read": read - started, "tokenize": tokenized - read, "index": done - tokenized}
         log.info("keyword index built: %d chunks (generation %s) in %.1fs", len(ids), generation, done - started)
@@ -118,7 +115,7 @@ class KeywordIndex:
             ids,
             texts,
             metas,
-            bm25,
+            postings,
             _space_counts(metas),
             access,
             space_keys,
@@ -199,24 +196,27 @@ class KeywordIndex:
     def search(
         self, query: str, limit: int, filters: SearchFilters, principals: frozenset[str] | None = None
     ) -> list[KeywordHit]:
-        """BM25 best `limit` chunks matching the filters and, with `principals`, readable by them."""
+        """BM25 best `limit` chunks matching the filters and, with `principals`, readable by them.
+
+        With `principals`, the BM25 statistics are those of the chunks they may read (retrieval/bm25.py):
+        nothing they cannot read moves their scores."""
         snap = self._snapshot
-        if snap is None or snap.bm25 is None:
+        if snap is None or snap.postings is None:
             return []
-        vocab = snap.bm25.vocab_dict
-        tokens = [t for t in self.analyzer(query) if t in vocab]
-        if not tokens:
-            return []
-        mask = None
+        weights = None if principals is None else snap.access.readable(principals).chunks
+        scores = snap.postings.scores(self.token_ids(query), weights)
         if filters.spaces or filters.labels:
-            mask = np.array([1.0 if filters.matches(m) else 0.0 for m in snap.metadatas], dtype=np.float32)
-        if principals is not None:  # before ranking: unreadable chunks score 0 and are never returned
-            readable = snap.access.readable(principals).chunks
-            mask = readable if mask is None else mask * readable
-        scores = snap.bm25.get_scores(tokens, weight_mask=mask)
+            scores *= np.array([filters.matches(m) for m in snap.metadatas], dtype=np.float64)
         limit = min(limit, len(scores))
-        top = np.argpartition(-scores, limit - 1)[:limit]
-        top = top[np.argsort(-scores[top])]
-        return [
-            KeywordHit(snap.ids[i], float(scores[i]), snap.texts[i], snap.metadatas[i]) for i in top if scores[i] > 0
-        ]
+        # Ties are broken by chunk id, not by position in the snapshot (which other chunks move).
+        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        tied_or_better = np.flatnonzero((scores >= kth) & (scores > 0))
+        top = sorted(tied_or_better.tolist(), key=lambda i: (-scores[i], snap.ids[i]))[:limit]
+        return [KeywordHit(snap.ids[i], float(scores[i]), snap.texts[i], snap.metadatas[i]) for i in top]
+
+    def token_ids(self, query: str) -> list[int]:
+        """The query's tokens that the served snapshot knows, as token ids (repeats kept)."""
+        snap = self._snapshot
+        known = 0 if snap is None or snap.postings is None else snap.postings.vocab_size
+        ids = (self._vocab.get(token) for token in self.analyzer(query))
+        return [i for i in ids if i is not None and i < known]

@@ -4,7 +4,8 @@ Every chunk carries an access key: a hash of (space, restriction layers). An ind
 distinct keys (one per distinct space + layers combination), so the rule (ingestion/access.py) is
 evaluated once per key, not per chunk: for a user's principals the readable keys form a boolean
 vector, cached per (principals, index generation). From it:
-- the keyword index gets a 0/1 weight mask over its chunks (BM25 scores only readable chunks);
+- the keyword index gets a 0/1 weight per chunk: BM25 scores only readable chunks, and takes its
+  statistics (N, lengths, document frequencies) from them only (retrieval/bm25.py);
 - the Chroma vector query is post-filtered from an oversampled query when the identity may read a
   good share of the index (Chroma's own metadata filter costs tens of ms on 13,000 chunks, whatever
   the clause: measured in docs/bench/permissions.md), and otherwise, or when the oversampled
@@ -40,7 +41,7 @@ class Readable:
     """What one set of principals may read in one snapshot."""
 
     keys: np.ndarray  # bool per distinct access key
-    chunks: np.ndarray  # float32 0/1 per chunk (the BM25 weight mask)
+    chunks: np.ndarray  # float32 0/1 per chunk (the BM25 weights)
     key_set: frozenset[str]
     everything: bool
     fraction: float  # share of the snapshot's chunks that are readable

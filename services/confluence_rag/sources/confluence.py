@@ -37,7 +37,7 @@ from confluence_rag.ingestion.comments import Comment, comments_signature, with_
 from confluence_rag.ingestion.models import Page, listing_signature
 from confluence_rag.ingestion.source import PageSource, SourceAuthError, SourceError
 from confluence_rag.settings import Settings
-from confluence_rag.sources.confluence_access import RESTRICTIONS_EXPAND, ConfluenceAccessReader
+from confluence_rag.sources.confluence_access import RESTRICTIONS_EXPAND, V2_FALLBACK, ConfluenceAccessReader
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ ID_BATCH = 25
 
 class ConfluenceError(SourceError):
     """A Confluence failure with a message fit for an operator (no secrets in it)."""
+
+    status: int | None = None  # the HTTP status, when Confluence answered
 
 
 class ConfluenceAuthError(ConfluenceError, SourceAuthError):
@@ -188,6 +190,11 @@ class ConfluenceClient:
             raise self._error(status, str(exc)) from exc
 
     def _error(self, status: int | None, message: str) -> ConfluenceError:
+        error = self._classify(status, message)
+        error.status = status
+        return error
+
+    def _classify(self, status: int | None, message: str) -> ConfluenceError:
         if status == 401 or "Unauthorized" in message:
             return ConfluenceAuthError(
                 "Confluence rejected the credentials (401). Check CONFLUENCE_USERNAME + "
@@ -202,12 +209,28 @@ class ConfluenceClient:
 
     # --- pages -----------------------------------------------------------------------------
     def get_space(self, space_key: str) -> dict:
+        """The space: on Cloud from v2 (`/api/v2/spaces?keys=`), from v1 where v2 answers 404, 410 or 501
+        (v1 `/rest/api/space` already answers "Gone" through some gateways); on Server/DC from v1."""
         try:
-            return self._get(f"rest/api/space/{quote(space_key)}")
+            found = self._v2_space(space_key) if self.settings.confluence_cloud else None
+            return found if found is not None else self._get(f"rest/api/space/{quote(space_key)}")
         except (ConfluenceAuthError, ConfluenceUnreachable):
             raise
         except ConfluenceError as exc:
             raise ConfluenceError(f"Space {space_key!r} not found or not visible to this account.") from exc
+
+    def _v2_space(self, space_key: str) -> dict | None:
+        """The space from v2; None where this site has no v2 space API."""
+        try:
+            found = self._get("api/v2/spaces", params={"keys": space_key}).get("results") or []
+        except ConfluenceError as exc:
+            if exc.status in V2_FALLBACK:
+                return None
+            raise
+        for space in found:
+            if space.get("key") == space_key:
+                return space
+        raise ConfluenceError(f"no space {space_key!r}")
 
     def search(self, cql: str, expand: str | None = PAGE_EXPAND) -> Iterator[dict]:
         """Every result of a CQL search, following `_links.next` (cursor or start)."""

@@ -1,7 +1,9 @@
 """Reading who may view what in Confluence, with the calls of confluence_permissions.md §5.
 
 Per space and per pass:
-- the space's view grant: Cloud `GET /rest/api/space/{key}?expand=permissions`; DC >= 9.1
+- the space's view grant: Cloud v2 `GET /api/v2/spaces/{id}/permissions` (cursor pages; `role`
+  principals resolved through `/api/v2/spaces/{id}/role-assignments`), falling back to v1
+  `GET /rest/api/space/{key}?expand=permissions` when v2 answers 404, 410 or 501; DC >= 9.1
   `GET /rest/api/space/{key}/permissions` (users as userKey, resolved to usernames with
   `/rest/api/user?key=`) plus `/permissions/anonymous`; older DC the JSON-RPC
   `getSpacePermissionSets`. The DC version comes from `/rest/api/server-information`.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlparse
 
 from requests.exceptions import RequestException
 
@@ -44,10 +46,17 @@ log = logging.getLogger(__name__)
 RESTRICTIONS_EXPAND = "restrictions.read.restrictions.user,restrictions.read.restrictions.group"
 RPC_PATH = "rpc/json-rpc/confluenceservice-v2"
 MEMBER_PAGE = 200
+V2_PAGE = 250  # the v2 maximum
+V2_FALLBACK = (404, 410, 501)  # v2 space permissions absent on this site: read v1
+ANONYMOUS_CLASS = "anonymous-users"  # the v2 access class of anonymous visitors
 
 
 class AccessReadError(RuntimeError):
     """One permission call failed; the caller denies what it was needed for."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status, when Confluence answered
 
 
 class ConfluenceAccessReader:
@@ -75,7 +84,7 @@ class ConfluenceAccessReader:
             if not path.startswith(RPC_PATH):
                 raise ConfluenceAuthError("Confluence rejected the credentials (401) while reading permissions.")
         if not 200 <= response.status_code < 300:
-            raise AccessReadError(f"{path.split('?')[0]}: HTTP {response.status_code}")
+            raise AccessReadError(f"{path.split('?')[0]}: HTTP {response.status_code}", response.status_code)
         try:
             return response.json()
         except ValueError as exc:  # e.g. the WebSudo HTML page with a 200
@@ -167,6 +176,12 @@ class ConfluenceAccessReader:
     def space_grant(self, space_key: str, problems: list[str]) -> SpaceGrant:
         try:
             if self.cloud:
+                try:
+                    return self._cloud_v2_grant(space_key, problems)
+                except AccessReadError as exc:
+                    if exc.status not in V2_FALLBACK:
+                        raise
+                    log.info("space %s: v2 space permissions answered %s: reading v1", space_key, exc.status)
                 return self._cloud_grant(space_key)
             if self.dc_version() >= (9, 1):
                 try:
@@ -209,6 +224,70 @@ class ConfluenceAccessReader:
                 if gid := self.group_id(group):
                     principals.add(group_principal(gid))
         return SpaceGrant(frozenset(principals), anonymous)
+
+    def _v2_pages(self, path: str, params: dict | None = None) -> list[dict]:
+        """Every result of a v2 listing, following the cursor of its `_links.next`."""
+        params = {**(params or {}), "limit": V2_PAGE}
+        results: list[dict] = []
+        seen: set[str] = set()
+        while True:
+            body = self._call("GET", path, params=params)
+            results += body.get("results") or []
+            link = (body.get("_links") or {}).get("next") or ""
+            cursor = parse_qs(urlparse(link).query).get("cursor", [""])[0]
+            if not cursor or cursor in seen:
+                return results
+            seen.add(cursor)
+            params = {**params, "cursor": cursor}
+
+    def _cloud_v2_grant(self, space_key: str, problems: list[str]) -> SpaceGrant:
+        """The read/space rows of v2: users by account id, groups by id, roles through their assignments.
+
+        v2 has no anonymous principal: anonymous visitors read the space only when a role that grants
+        it is assigned to the `anonymous-users` access class. Other access classes (all licensed or
+        authenticated users) and unknown principal types grant nothing, and are reported."""
+        spaces = self._call("GET", "api/v2/spaces", params={"keys": space_key}).get("results") or []
+        space_id = next((str(s["id"]) for s in spaces if s.get("key") == space_key and s.get("id")), None)
+        if space_id is None:
+            raise AccessReadError(f"api/v2/spaces: no space {space_key!r}")
+        principals: set[str] = set()
+        anonymous = False
+        for row in self._v2_pages(f"api/v2/spaces/{space_id}/permissions"):
+            op = row.get("operation") or {}
+            principal = row.get("principal") or {}
+            kind, pid = principal.get("type"), principal.get("id")
+            if (op.get("key"), op.get("targetType")) != ("read", "space") or not pid:
+                continue
+            if kind == "user":
+                principals.add(user_principal(pid))
+            elif kind == "group":
+                principals.add(group_principal(pid))
+            elif kind == "role":
+                try:
+                    anonymous |= self._v2_role(space_id, str(pid), principals, problems)
+                except AccessReadError as exc:
+                    problems.append(f"role {pid!r} of {space_key} unreadable ({exc}): it grants nothing")
+            else:
+                problems.append(f"principal type {kind!r} in the permissions of {space_key}: it grants nothing")
+        return SpaceGrant(frozenset(principals), anonymous)
+
+    def _v2_role(self, space_id: str, role_id: str, principals: set[str], problems: list[str]) -> bool:
+        """Adds the users and groups a role is assigned to; True when anonymous visitors hold it."""
+        anonymous = False
+        for assignment in self._v2_pages(f"api/v2/spaces/{space_id}/role-assignments", {"role-id": role_id}):
+            if str(assignment.get("roleId", role_id)) != role_id:
+                continue  # another role's assignment: never taken for this one's
+            principal = assignment.get("principal") or {}
+            kind, pid = str(principal.get("principalType", "")).upper(), principal.get("principalId")
+            if kind == "USER" and pid:
+                principals.add(user_principal(pid))
+            elif kind == "GROUP" and pid:
+                principals.add(group_principal(pid))
+            elif kind == "ACCESS_CLASS" and pid == ANONYMOUS_CLASS:
+                anonymous = True
+            else:
+                problems.append(f"role {role_id!r} assigned to {kind or '?'} {pid!r}: it grants nothing")
+        return anonymous
 
     def _dc_rest_grant(self, space_key: str) -> SpaceGrant:
         rows = self._call("GET", f"rest/api/space/{quote(space_key)}/permissions")

@@ -149,3 +149,18 @@ def test_server_dc_uses_a_bearer_pat_under_a_context_path(make_settings):
         assert all(p.url.startswith(f"http://127.0.0.1:{fake.port}/confluence/display/ENG/") for p in pages)
     finally:
         fake.stop()
+
+
+@pytest.mark.parametrize("site", ["v1_gone", "no_v2"])
+def test_cloud_space_check_reads_v2_and_falls_back_to_v1(fake_confluence, make_settings, site):
+    if site == "v1_gone":
+        fake_confluence.v1_space_gone = True  # v1 /rest/api/space answers "Gone": v2 alone must do
+    else:
+        fake_confluence.v2_status = 404  # no v2 space API on this site: v1
+    client = ConfluenceClient(make_settings(**confluence_settings(fake_confluence), confluence_max_retries=0))
+    assert client.get_space("ENG")["key"] == "ENG"
+    with pytest.raises(ConfluenceError, match="Space 'NOPE' not found"):
+        client.get_space("NOPE")
+    v1 = [r for r in fake_confluence.requests if "/rest/api/space/" in r]
+    assert [r for r in fake_confluence.requests if "/api/v2/spaces?keys=ENG" in r]
+    assert bool(v1) == (site == "no_v2")

@@ -205,3 +205,91 @@ def test_dc_below_9_1_reads_space_permissions_with_json_rpc(dc, make_settings):
     access = source(dc, make_settings).access("HR")
     assert access.grant.principals == {"u:dave", "g:staff"} and access.grant.anonymous
     assert any(r.startswith("POST ") and "json-rpc" in r for r in dc.requests)
+
+
+# --- Cloud v2 space permissions, v1 as the fallback --------------------------------------------------
+def hr_grant(cloud: FakeConfluence) -> set[str]:
+    return {"u:" + cloud.users["dave"].account_id, "g:" + cloud.groups["staff"].id}
+
+
+def test_cloud_v2_space_permissions_shapes_and_cursor_paging(cloud):
+    cloud.v2_page_cap = 2
+    cloud.v2_grants = "both"
+    cloud.space_perms["HR"].anonymous = True
+    with http(cloud) as client:
+        space = client.get("/api/v2/spaces", params={"keys": "HR"}).json()["results"][0]
+        rows, params = [], {"limit": 250}
+        while True:
+            response = client.get(f"/api/v2/spaces/{space['id']}/permissions", params=params)
+            body = response.json()
+            assert len(body["results"]) <= 2  # the server's cap
+            rows += body["results"]
+            if "next" not in body["_links"]:
+                break
+            assert body["_links"]["next"].startswith("/wiki/api/v2/") and 'rel="next"' in response.headers["Link"]
+            params = {"cursor": httpx.URL(body["_links"]["next"]).params["cursor"], "limit": 250}
+        read = [r["principal"] for r in rows if r["operation"] == {"key": "read", "targetType": "space"}]
+        assert {"type": "group", "id": cloud.groups["staff"].id} in read
+        assert {"type": "user", "id": cloud.users["dave"].account_id} in read
+        assert {"type": "role", "id": "role-viewer"} in read and {"type": "role", "id": "role-guest"} in read
+        guests = client.get(f"/api/v2/spaces/{space['id']}/role-assignments", params={"role-id": "role-guest"}).json()
+        assert [a["principal"] for a in guests["results"]] == [
+            {"principalType": "ACCESS_CLASS", "principalId": "anonymous-users"}
+        ]
+        cloud.v1_space_gone = True
+        gone = client.get("/rest/api/space/HR", params={"expand": "permissions"})
+        assert gone.status_code == 410 and "GoneException" in gone.json()["message"]
+
+
+@pytest.mark.parametrize("grants", ["direct", "role", "both"])
+def test_cloud_reader_takes_v2_grants_directly_or_through_roles(cloud, make_settings, grants):
+    cloud.v2_grants = grants
+    cloud.v2_page_cap = 1  # every row on its own page: the cursor is followed
+    cloud.v1_space_gone = True  # v2 alone decides
+    access = source(cloud, make_settings).access("HR")
+    assert access.grant.principals == hr_grant(cloud) and not access.grant.anonymous
+    assert any("/api/v2/spaces/" in r and "cursor=" in r for r in cloud.requests)
+    assert not [r for r in cloud.requests if "expand=permissions" in r]
+    # The role holding `export` only (assigned to all licensed users) is never resolved: it grants nothing.
+    assert not [r for r in cloud.requests if "role-exporter" in r]
+
+
+def test_cloud_reader_grants_anonymous_only_through_the_anonymous_access_class(cloud, make_settings):
+    cloud.v1_space_gone = True
+    cloud.space_perms["HR"].anonymous = True
+    assert source(cloud, make_settings).access("HR").grant.anonymous
+
+
+@pytest.mark.parametrize("status", [404, 410, 501])
+def test_cloud_reader_falls_back_to_v1_when_v2_is_absent(cloud, make_settings, status):
+    cloud.v2_status = status
+    cloud.space_perms["HR"].anonymous = True
+    access = source(cloud, make_settings, confluence_max_retries=0).access("HR")
+    assert access.grant.principals == hr_grant(cloud) and access.grant.anonymous
+    v2 = [i for i, r in enumerate(cloud.requests) if "/api/v2/spaces" in r]
+    v1 = [i for i, r in enumerate(cloud.requests) if "/rest/api/space/HR?expand=permissions" in r]
+    assert v2 and v1 and v2[0] < v1[0]  # v2 first, v1 only after its answer
+
+
+@pytest.mark.parametrize("case", ["v2_forbidden", "v1_gone_too", "role_unreadable", "unknown_access_class"])
+def test_cloud_reader_denies_when_unsure(cloud, make_settings, case):
+    cloud.v2_grants = "role"
+    if case == "v2_forbidden":  # not a missing endpoint: no fallback, the space grants nobody
+        cloud.v2_status = 403
+    elif case == "v1_gone_too":
+        cloud.v2_status, cloud.v1_space_gone = 404, True
+    elif case == "role_unreadable":
+        cloud.fail_next(403, times=10, path_contains="role-id=role-viewer")
+    else:  # the viewer role also assigned to every licensed user: no principal in the index stands for them
+        cloud.v2_viewer_classes = ["all-licensed-users"]
+    access = source(cloud, make_settings, confluence_max_retries=0).access("HR")
+    assert [r for r in cloud.requests if "/api/v2/spaces" in r]
+    if case in ("v2_forbidden", "v1_gone_too"):
+        assert access.grant == NOBODY and "space permissions of HR unreadable" in access.problems[0]
+        assert bool([r for r in cloud.requests if "expand=permissions" in r]) == (case == "v1_gone_too")
+    elif case == "role_unreadable":
+        assert access.grant.principals == set() and not access.grant.anonymous
+        assert any("role 'role-viewer' of HR unreadable" in p for p in access.problems)
+    else:
+        assert access.grant.principals == hr_grant(cloud) and not access.grant.anonymous
+        assert any("'all-licensed-users': it grants nothing" in p for p in access.problems)
