@@ -4,10 +4,10 @@
 #
 #   NGINX_USER=www-data NGINX_LISTEN=127.0.0.1:8080 NGINX_ROOT=/srv/chat \
 #   API_UPSTREAM=127.0.0.1:8000 NGINX_PREFIX=/run/x/nginx NGINX_LOG_DIR=/run/x/logs/nginx CSP_CONNECT_SRC="'self'" \
-#   NGINX_AUTH_PROXY=none \
 #       deploy/local/render-nginx.sh /run/x/nginx/nginx.conf
 #
-# Every variable must be set and non-empty. NGINX_TEMPLATE overrides the template path.
+# Every variable must be set and non-empty, but NGINX_AUTH_PROXY (default none). NGINX_TEMPLATE
+# overrides the template path.
 # API_UPSTREAM may list several query-API servers ("127.0.0.1:8000,127.0.0.1:8002"): one `server`
 # line each in the upstream, written by deploy/nginx/api-upstream.envsh (the image sources it too).
 # NGINX_AUTH_PROXY ("none", or the authenticating proxy's addresses/CIDRs) becomes the template's
@@ -18,6 +18,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 template=${NGINX_TEMPLATE:-$here/../nginx/nginx.conf.template}
 out=${1:?usage: render-nginx.sh OUTPUT}
 
+# The one optional variable: without it, nginx clears client-sent sign-in headers always.
+NGINX_AUTH_PROXY=${NGINX_AUTH_PROXY:-none}
 vars=(NGINX_USER NGINX_LISTEN NGINX_ROOT API_UPSTREAM NGINX_PREFIX NGINX_LOG_DIR CSP_CONNECT_SRC NGINX_AUTH_PROXY)
 missing=()
 for v in "${vars[@]}"; do

@@ -320,3 +320,28 @@ def test_requests_are_spread_over_every_listed_replica():
             api.terminate()
             api.wait(10)
         subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.1;include /etc/passwd", "$remote_addr", "proxy.example.com"])
+def test_a_bad_auth_proxy_entry_is_refused(tmp_path, bad):
+    values = local_values(tmp_path, "127.0.0.1:18080", "127.0.0.1:18001", tmp_path / "dist")
+    env = {**{k: v for k, v in os.environ.items() if k not in VARS}, **values, "NGINX_AUTH_PROXY": f"10.1.0.0/16,{bad}"}
+    result = subprocess.run([str(RENDER), str(tmp_path / "n.conf")], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "NGINX_AUTH_PROXY entry is not an address or CIDR" in result.stderr
+    assert not (tmp_path / "n.conf").exists()
+
+
+def test_the_auth_proxy_list_becomes_geo_entries_and_passes_nginx_t():
+    base = public_tempdir("nginx-auth-proxy-")
+    try:
+        conf = base / "nginx" / "nginx.conf"
+        values = local_values(base, "127.0.0.1:18080", "127.0.0.1:18000", base / "dist")
+        text = render(conf, **{**values, "NGINX_AUTH_PROXY": "10.0.0.5, 10.1.0.0/16,::1"})
+        block = re.search(r"geo \$from_auth_proxy \{(.*?)\}", text, re.S).group(1)
+        assert re.findall(r"^\s*(\S+) 1;$", block, re.M) == ["10.0.0.5", "10.1.0.0/16", "::1"]
+        assert nginx_config_test(base, conf).returncode == 0
+        default = render(conf, **values)  # none: no entry, every client's sign-in headers cleared
+        assert not re.findall(r"^\s*\S+ 1;$", re.search(r"geo \$from_auth_proxy \{(.*?)\}", default, re.S).group(1))
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=False)

@@ -30,7 +30,7 @@ from confluence_rag.settings import Settings
 MAX_GROUPS = 1000
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
 # One space exactly, nothing around (the server already strips the value's surrounding whitespace).
-BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/-]+=*)")
+BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9._~+/-]+=*)")
 
 
 def bearer_token(headers: Headers) -> str | None:
