@@ -9,7 +9,8 @@ maximum sequence length (256 tokens for all-MiniLM-L6-v2: anything past it is si
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
@@ -93,19 +94,56 @@ class PageChunker(TransformComponent):
         # Budget left for the body once the prefix, context line and special tokens are counted.
         overhead = self._embedder.passage_tokens(context + "\n\n")
         budget = max(MIN_BODY_TOKENS, self.max_embed_tokens - overhead - 2)
+        blocks = markdown_blocks(body)
         while True:
-            splitter = SentenceSplitter(
-                chunk_size=budget,
-                chunk_overlap=min(self.chunk_overlap, budget // 4),
-                # The splitter only takes len() of what this returns.
-                tokenizer=lambda t: range(self._embedder.content_tokens(t)),
-            )
-            pieces = splitter.split_text(body)
+            pieces = self._pack([part for block in blocks for part in self._fit(block, budget)], budget)
             longest = max((self._token_count(p) for p in pieces), default=0)
-            # SentenceSplitter joins splits with spaces, which can add a token or two at a seam.
+            # Joining parts (and the splitter's seams) can add a token or two.
             if longest <= budget or budget <= MIN_BODY_TOKENS:
                 return pieces
-            budget -= longest - budget
+            budget = max(MIN_BODY_TOKENS, budget - (longest - budget))
+
+    def _pack(self, parts: list[str], budget: int, sep: str = "\n\n") -> list[str]:
+        """Consecutive parts joined by `sep` into pieces of at most `budget` tokens."""
+        pieces: list[str] = []
+        current: list[str] = []
+        used = 0
+        for part in parts:
+            size = self._token_count(part) + 1
+            if current and used + size > budget:
+                pieces.append(sep.join(current))
+                current, used = [], 0
+            current.append(part)
+            used += size
+        if current:
+            pieces.append(sep.join(current))
+        return pieces
+
+    def _fit(self, block: str, budget: int) -> list[str]:
+        """A block cut to the budget so that each part reads alone: a code block's parts each open
+        and close the fence (with its language), a table's parts each repeat its header row."""
+        if self._token_count(block) <= budget:
+            return [block]
+        lines = block.split("\n")
+        if _FENCE.match(lines[0]):
+            opening = lines[0]
+            body = lines[1:-1] if len(lines) > 1 and _FENCE.match(lines[-1]) else lines[1:]
+            return self._rows(opening + "\n", body, "\n```", budget)
+        if _is_table(lines):
+            return self._rows("\n".join(lines[:2]) + "\n", lines[2:], "", budget)
+        splitter = SentenceSplitter(
+            chunk_size=budget,
+            chunk_overlap=min(self.chunk_overlap, budget // 4),
+            # The splitter only takes len() of what this returns.
+            tokenizer=lambda t: range(self._embedder.content_tokens(t)),
+        )
+        return splitter.split_text(block)
+
+    def _rows(self, head: str, rows: list[str], tail: str, budget: int) -> list[str]:
+        """Lines grouped under a repeated head (fence or table header) and tail (closing fence)."""
+        room = budget - self._token_count(head + tail) - 1
+        groups = self._pack(_cut_long_lines(rows, room, self._token_count), max(room, 1), sep="\n")
+        return [head + group + tail for group in groups]
 
     def _node(
         self, doc: BaseNode, text: str, context: str, headings: list[str], anchors: dict[str, str], index: int
@@ -113,7 +151,8 @@ class PageChunker(TransformComponent):
         meta = dict(doc.metadata)
         meta.pop(keys.ANCHORS, None)
         heading = headings[-1] if headings else ""
-        anchor = anchors.get(heading, "")
+        # The section's own anchor; a heading Confluence gave no id cites its nearest parent's.
+        anchor = next((anchors[h] for h in reversed(headings) if h in anchors), "")
         meta.update(
             {
                 keys.CONTEXT: context,
@@ -135,6 +174,60 @@ class PageChunker(TransformComponent):
         # The source relationship sets `document_id`, which ChromaVectorStore.delete() keys on.
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.node_id)
         return node
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def markdown_blocks(body: str) -> list[str]:
+    """A section's body as blocks: paragraphs and lists end at a blank line; a fenced code block
+    and a table are each one block, whatever blank lines a code block holds."""
+    blocks: list[str] = []
+    current: list[str] = []
+    in_code = False
+    for line in body.split("\n"):
+        if _FENCE.match(line):
+            if not in_code and current:
+                blocks.append("\n".join(current))
+                current = []
+            current.append(line)
+            if in_code:
+                blocks.append("\n".join(current))
+                current = []
+            in_code = not in_code
+        elif in_code or line.strip():
+            table_edge = current and not in_code and (line.startswith("|") != current[-1].startswith("|"))
+            if table_edge:
+                blocks.append("\n".join(current))
+                current = []
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _is_table(lines: list[str]) -> bool:
+    return len(lines) > 2 and lines[0].startswith("|") and re.fullmatch(r"\|[\s|:-]+\|", lines[1].strip()) is not None
+
+
+def _cut_long_lines(lines: list[str], room: int, count: Callable[[str], int]) -> list[str]:
+    """Lines longer than `room` tokens cut into word runs that fit (a minified line, a huge cell)."""
+    out: list[str] = []
+    for line in lines:
+        if count(line) <= room:
+            out.append(line)
+            continue
+        words, run = line.split(" "), []
+        for word in words:
+            if run and count(" ".join([*run, word])) > room:
+                out.append(" ".join(run))
+                run = []
+            run.append(word)
+        out.append(" ".join(run))
+    return out
 
 
 def embed_text(node: TextNode) -> str:
