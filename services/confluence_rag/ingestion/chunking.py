@@ -40,14 +40,36 @@ def chunk_id(page_id: str, index: int) -> str:
     return f"{page_id}#{index}"
 
 
-def _section_headings(node: BaseNode) -> tuple[list[str], str]:
-    """Heading path of a Markdown section and its body without the heading line."""
+def _section_headings(node: BaseNode) -> tuple[list[str], str, bool]:
+    """Heading path of a Markdown section, its body without the heading line, and whether the
+    section opens with a heading of its own (the text before a page's first heading does not)."""
     text = node.get_content(MetadataMode.NONE)
     path = [p for p in node.metadata.get("header_path", "").split(_SEP) if p]
     first, _, rest = text.partition("\n")
     if first.startswith("#"):
-        return [*path, first.lstrip("#").strip()], rest.strip()
-    return path, text.strip()
+        return [*path, first.lstrip("#").strip()], rest.strip(), True
+    return path, text.strip(), False
+
+
+class SectionAnchors:
+    """The page's (heading text, id) pairs walked in page order, so that two headings with the
+    same text each cite their own id; a heading without an id cites its nearest parent's."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self._pairs = pairs
+        self._next = 0
+        self._current: dict[str, str] = {}  # heading text → id of its latest occurrence
+
+    def enter(self, heading: str) -> None:
+        for i in range(self._next, len(self._pairs)):
+            if self._pairs[i][0] == heading:
+                self._current[heading] = self._pairs[i][1]
+                self._next = i + 1
+                return
+        self._current.pop(heading, None)
+
+    def anchor(self, headings: list[str]) -> str:
+        return next((self._current[h] for h in reversed(headings) if h in self._current), "")
 
 
 class PageChunker(TransformComponent):
@@ -78,16 +100,18 @@ class PageChunker(TransformComponent):
     def chunk_page(self, doc: BaseNode) -> list[TextNode]:
         meta = doc.metadata
         breadcrumb = json.loads(meta.get(keys.BREADCRUMB, "[]"))
-        anchors = json.loads(meta.get(keys.ANCHORS, "{}"))
+        anchors = SectionAnchors([(text, anchor) for text, anchor in json.loads(meta.get(keys.ANCHORS, "[]"))])
         sections = MarkdownNodeParser(header_path_separator=_SEP).get_nodes_from_documents([doc])
         chunks: list[TextNode] = []
         for section in sections:
-            headings, body = _section_headings(section)
+            headings, body, own_heading = _section_headings(section)
+            if own_heading:
+                anchors.enter(headings[-1])
             if not body:
                 continue
             context = context_line(meta.get(keys.TITLE, ""), breadcrumb, headings)
             for piece in self._split(body, context):
-                chunks.append(self._node(doc, piece, context, headings, anchors, len(chunks)))
+                chunks.append(self._node(doc, piece, context, headings, anchors.anchor(headings), len(chunks)))
         return chunks
 
     def _split(self, body: str, context: str) -> list[str]:
@@ -145,14 +169,10 @@ class PageChunker(TransformComponent):
         groups = self._pack(_cut_long_lines(rows, room, self._token_count), max(room, 1), sep="\n")
         return [head + group + tail for group in groups]
 
-    def _node(
-        self, doc: BaseNode, text: str, context: str, headings: list[str], anchors: dict[str, str], index: int
-    ) -> TextNode:
+    def _node(self, doc: BaseNode, text: str, context: str, headings: list[str], anchor: str, index: int) -> TextNode:
         meta = dict(doc.metadata)
         meta.pop(keys.ANCHORS, None)
         heading = headings[-1] if headings else ""
-        # The section's own anchor; a heading Confluence gave no id cites its nearest parent's.
-        anchor = next((anchors[h] for h in reversed(headings) if h in anchors), "")
         meta.update(
             {
                 keys.CONTEXT: context,
@@ -214,20 +234,36 @@ def _is_table(lines: list[str]) -> bool:
 
 
 def _cut_long_lines(lines: list[str], room: int, count: Callable[[str], int]) -> list[str]:
-    """Lines longer than `room` tokens cut into word runs that fit (a minified line, a huge cell)."""
+    """Lines longer than `room` tokens cut so that each part fits: a table row into rows that keep
+    its first cell (what the row is about) and one piece of one other cell; any other line into
+    runs of words (a minified line)."""
     out: list[str] = []
     for line in lines:
         if count(line) <= room:
             out.append(line)
-            continue
-        words, run = line.split(" "), []
-        for word in words:
-            if run and count(" ".join([*run, word])) > room:
-                out.append(" ".join(run))
-                run = []
-            run.append(word)
-        out.append(" ".join(run))
+        elif line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            for i, cell in enumerate(cells[1:], start=1):
+                for run in _word_runs(cell, room - count(cells[0]) - len(cells) - 2, count):
+                    row = [cells[0], *([""] * (len(cells) - 1))]
+                    row[i] = run
+                    out.append("| " + " | ".join(row) + " |")
+        else:
+            out.extend(_word_runs(line, room, count))
     return out
+
+
+def _word_runs(text: str, room: int, count: Callable[[str], int]) -> list[str]:
+    runs: list[str] = []
+    run: list[str] = []
+    for word in text.split(" "):
+        if run and count(" ".join([*run, word])) > room:
+            runs.append(" ".join(run))
+            run = []
+        run.append(word)
+    if run and any(run):
+        runs.append(" ".join(run))
+    return runs
 
 
 def embed_text(node: TextNode) -> str:

@@ -151,7 +151,8 @@ def _panel(soup: BeautifulSoup, el: Tag) -> None:
 def _diagram_text(soup: BeautifulSoup, el: Tag) -> None:
     """An inline diagram (draw.io SVG, Gliffy image map) → the labels it carries, one per line."""
     if el.name == "svg":
-        labels = [t.get_text(" ", strip=True) for t in el.find_all(["text", "foreignObject"])]
+        # html.parser lowercases tag names: foreignObject is found as foreignobject.
+        labels = [t.get_text(" ", strip=True) for t in el.find_all(["text", "foreignobject"])]
     else:
         labels = [a.get("alt") or a.get("title") or "" for a in el.find_all("area")]
     labels = list(dict.fromkeys(label for label in labels if label))

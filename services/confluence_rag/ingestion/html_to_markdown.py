@@ -26,7 +26,8 @@ MAX_SPAN = 50  # a rowspan/colspan beyond this is a broken attribute, not a layo
 @dataclass
 class ConvertedPage:
     markdown: str
-    anchors: dict[str, str] = field(default_factory=dict)  # heading text as in the Markdown → element id
+    # (heading text as the Markdown carries it, element id) of every heading with an id, in page order
+    anchors: list[tuple[str, str]] = field(default_factory=list)
 
 
 def heading_text(el: Tag) -> str:
@@ -126,12 +127,7 @@ def html_to_markdown(html: str) -> ConvertedPage:
     for tag in soup.find_all(DROPPED_TAGS):
         tag.decompose()
     normalize(soup)
-    anchors: dict[str, str] = {}
-    for heading in soup.find_all(HEADING):
-        anchor = heading.get("id")
-        text = heading_text(heading)
-        if anchor and text:
-            anchors.setdefault(text, anchor)
+    anchors = [(heading_text(h), h["id"]) for h in soup.find_all(HEADING) if h.get("id") and heading_text(h)]
     markdown = _Converter(heading_style="ATX", bullets="-", escape_underscores=False).convert_soup(soup)
     markdown = re.sub(r"[ \t]+\n", "\n", markdown)
     markdown = re.sub(r"\n{3,}", "\n\n", markdown).strip() + "\n"

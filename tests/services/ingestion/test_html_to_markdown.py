@@ -18,7 +18,7 @@ def test_keeps_structure_and_drops_script_and_style_contents():
     assert "| A | B |" in md and "| 1 | 2 |" in md
     assert "```python\nprint('hi')\nx = 1\n```" in md
     assert "alert" not in md and "color:red" not in md
-    assert page.anchors == {"Intro": "P-Intro", "Suite": "P-Suite"}
+    assert page.anchors == [("Intro", "P-Intro"), ("Suite", "P-Suite")]
 
 
 def test_empty_body_gives_empty_markdown():
