@@ -94,7 +94,7 @@ def test_diagrams_keep_their_text_and_images_their_name():
     assert "[ledger-diff.png]" in markdown("cloud_ours_meeting_notes.html")
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(PAGES) if n.startswith("dc_savu_") and "tiff" not in n])
+@pytest.mark.parametrize("name", [n for n in sorted(PAGES) if n.startswith("dc_savu_")])
 def test_headings_in_table_header_cells_become_headings(name):
     md = markdown(name)
     assert "\n### Brief description\n" in md and "\n### Additional notes\n" in md
@@ -123,7 +123,7 @@ def _chunks(embedder, name: str, chunk_size: int = 0):
 
 
 @pytest.mark.parametrize(
-    "name", ["dc_savu_tiff_extraction.html", "dc_savu_vocentering.html", "cloud_ours_guide_conges.html"]
+    "name", ["dc_savu_distortioncorrection.html", "dc_savu_vocentering.html", "cloud_ours_guide_conges.html"]
 )
 def test_split_tables_repeat_their_header_and_split_code_reopens_its_fence(embedder, name):
     chunks = _chunks(embedder, name, chunk_size=96)
