@@ -10,7 +10,7 @@ by the REST fake as its export_view body (one space) and ingested through the re
   - heading@5: the page is in the first 5 and its result names that section's heading;
   - toc@5: results in the first 5 whose text is a table of contents (`[…](#…)` links), summed.
 
-    .venv/bin/python -m benchmarks.sections              # writes docs/eval/sections.{json,md}
+    .venv/bin/python -m benchmarks.sections              # writes docs/eval/sections.md and sections_results.json
     .venv/bin/python -m benchmarks.sections --no-write   # prints only
 """
 
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--json", default=None, help="also write the raw results to this file")
-    parser.add_argument("--out", default=str(REPO / "docs" / "eval"), help="where sections.json and sections.md go")
+    parser.add_argument("--out", default=str(REPO / "docs" / "eval"), help="output folder")
     args = parser.parse_args(argv)
     harness.quiet_logging()
     result = evaluate()
@@ -159,9 +159,9 @@ def main(argv: list[str] | None = None) -> None:
         harness.write_json(Path(args.json), result)
     if not args.no_write:
         out = Path(args.out)
-        harness.write_json(out / "sections.json", result)
+        harness.write_json(out / "sections_results.json", result)
         (out / "sections.md").write_text(text, encoding="utf-8")
-        say(f"wrote {out / 'sections.json'} and {out / 'sections.md'}")
+        say(f"wrote {out / 'sections_results.json'} and {out / 'sections.md'}")
 
 
 if __name__ == "__main__":
