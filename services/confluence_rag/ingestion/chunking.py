@@ -254,14 +254,18 @@ def _cut_long_lines(lines: list[str], room: int, count: Callable[[str], int]) ->
 
 
 def _word_runs(text: str, room: int, count: Callable[[str], int]) -> list[str]:
+    """Runs of words of at most about `room` tokens (words counted alone: linear in the text)."""
     runs: list[str] = []
     run: list[str] = []
+    used = 0
     for word in text.split(" "):
-        if run and count(" ".join([*run, word])) > room:
+        size = count(word) + 1
+        if run and used + size > room:
             runs.append(" ".join(run))
-            run = []
+            run, used = [], 0
         run.append(word)
-    if run and any(run):
+        used += size
+    if any(run):
         runs.append(" ".join(run))
     return runs
 
