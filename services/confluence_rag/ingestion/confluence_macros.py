@@ -65,7 +65,7 @@ def normalize(soup: BeautifulSoup) -> None:
     for el in soup.select(", ".join(NAVIGATION)):
         if not el.decomposed:
             el.decompose()
-    for el in soup.select(".confluence-information-macro, [data-macro-name=panel]"):
+    for el in soup.select(".confluence-information-macro, [data-macro-name=panel], div.panel:not(.code)"):
         _panel(soup, el)
     for el in soup.select(".expand-control"):
         el.replace_with(_bold_paragraph(soup, el.get_text(" ", strip=True)))

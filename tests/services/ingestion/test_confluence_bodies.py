@@ -63,6 +63,7 @@ def test_panels_keep_their_type_and_expand_keeps_its_body():
         for n in ("dc_ours_macros_tour.html", "cloud_ours_meeting_notes.html", "cloud_ours_guide_conges.html")
     )
     assert "> **Note: Change window**\n>\n> Production deployments only happen between 06:00 and 08:00 CET" in tour
+    assert "> **Panel: Escalation**\n>\n> If the preflight fails twice" in tour
     assert "> **Tip**" in tour and "> **Warning**\n>\n> Never roll back" in tour
     assert "> **Info**\n>\n> The release train leaves every second Thursday" in notes
     assert "**Why a canary first?**\n\nThe canary takes five percent of the traffic" in tour
