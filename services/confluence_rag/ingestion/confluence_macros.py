@@ -4,7 +4,8 @@ Runs on the parsed body before the Markdown conversion. What the reader does not
 (tables of contents, children listings, the code panel's "Expand source" label, icons, `data:`
 images); what the reader sees is kept in a form Markdown can carry: panels as a quote with their
 type, expand bodies under their title, emoticons as their emoji, task state as `[x]`/`[ ]`, status
-lozenges as `[STATUS]`, mentions as `@Name`, images as their name, diagrams' text as text.
+lozenges (a Jira issue's too) as `[STATUS]`, mentions as `@Name`, images as their name, diagrams'
+text as text.
 Markup references: Atlassian's storage format and the export_view of real pages
 (tests/fixtures/confluence_bodies/README.md).
 """
@@ -75,7 +76,7 @@ def normalize(soup: BeautifulSoup) -> None:
         el.replace_with(emoji(el))
     for el in soup.select("ul.inline-task-list > li, ol.inline-task-list > li"):
         el.insert(0, "[x] " if "checked" in el.get("class", []) else "[ ] ")
-    for el in soup.select(".status-macro"):
+    for el in soup.select(".status-macro, .jira-issue .aui-lozenge"):
         el.replace_with(f"[{el.get_text(' ', strip=True)}]")
     for el in soup.select("a.confluence-userlink, a.user-mention, [data-username], [data-account-id]"):
         if el.name in ("a", "span"):

@@ -49,16 +49,17 @@ class _Converter(MarkdownConverter):
 
     def convert_table(self, el, text, parent_tags):
         grid = _grid(el)
+        if not grid or not el.get_text(strip=True):
+            return ""
+        if max(len(row) for row in grid) == 1:  # a one-column box (layout, not data): its content as is
+            boxes = dict.fromkeys(row[0] for row in grid if row and row[0] is not None)
+            return "\n\n" + "\n\n".join(self._block(cell) for cell in boxes) + "\n\n"
         cells: dict[int, str] = {}
         rows = [[cells.setdefault(id(c), self._cell(c)) if c is not None else "" for c in row] for row in grid]
-        if not any(any(row) for row in rows):
-            return ""
         caption = ""
         if len(rows) > 1 and len({id(c) for c in grid[0]}) == 1:  # one cell across the table: a title
             caption, rows, grid = rows[0][0].replace("<br>", " "), rows[1:], grid[1:]
         width = max(len(row) for row in rows)
-        if width == 1:  # a one-column box (layout, not data): its content as is
-            return "\n\n" + "\n\n".join(r[0].replace("<br>", "\n") for r in rows if r[0]) + "\n\n"
         rows = [row + [""] * (width - len(row)) for row in rows]
         head = _header_rows(grid)
         header = [" / ".join(dict.fromkeys(r[i] for r in rows[:head] if r[i])) for i in range(width)]
@@ -66,12 +67,20 @@ class _Converter(MarkdownConverter):
         table = "\n".join("| " + " | ".join(line) + " |" for line in lines)
         return f"\n\n{caption}\n\n{table}\n\n" if caption else f"\n\n{table}\n\n"
 
+    def _block(self, cell: Tag) -> str:
+        return "".join(self.process_element(child, set()) for child in cell.children).strip()
+
     def _cell(self, cell: Tag) -> str:
-        """A cell's Markdown on one line: its own line breaks, list items and code lines as `<br>`."""
-        markdown = "".join(self.process_element(child, set()) for child in cell.children)
-        lines = [line.rstrip() for line in markdown.strip().splitlines()]
-        lines = [line for line in lines if line]
-        return "<br>".join(lines).strip().replace("|", "\\|")
+        """A cell's Markdown on one line: its line breaks and list items as `<br>`, each line of a
+        code block as inline code (a Markdown table cell cannot hold a fenced block)."""
+        lines: list[str] = []
+        in_code = False
+        for line in self._block(cell).splitlines():
+            if line.startswith("```"):
+                in_code = not in_code
+            elif line.strip():
+                lines.append(f"`{line.rstrip()}`" if in_code else line.rstrip())
+        return "<br>".join(lines).replace("|", "\\|")
 
 
 def _span(cell: Tag, name: str) -> int:
