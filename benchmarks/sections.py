@@ -139,6 +139,9 @@ def markdown(result: dict) -> str:
     for mode, vals in result["modes"].items():
         cells = [f"{vals[s]:.0f}" if s == "toc@5" else f"{vals[s]:.3f}" for s in SCORES]
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    modes = result["modes"]
+    margin = {s: modes["hybrid"][s] - max(modes["keyword"][s], modes["vector"][s]) for s in SCORES if s != "toc@5"}
+    lines += ["", "Hybrid minus the better single mode: " + ", ".join(f"{s} {d:+.3f}" for s, d in margin.items()) + "."]
     lines.append("")
     if NOTES.exists():
         lines += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
