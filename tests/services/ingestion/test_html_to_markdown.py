@@ -23,3 +23,14 @@ def test_keeps_structure_and_drops_script_and_style_contents():
 
 def test_empty_body_gives_empty_markdown():
     assert html_to_markdown("").markdown.strip() == ""
+
+
+def test_broken_spans_and_empty_tables_do_not_break_the_conversion():
+    html = (
+        "<table><tr><td rowspan='abc' colspan='999999'>x</td><td rowspan='0'>y</td></tr>"
+        "<tr><td>z</td></tr></table><table><tr><td><br/></td></tr></table>"
+    )
+    header, _, row = html_to_markdown(html).markdown.splitlines()
+    assert header.startswith("| x | x |") and header.endswith("| x | y |")
+    assert header.count("|") == 52  # colspan capped at 50, plus y
+    assert row.startswith("| z |")
