@@ -149,10 +149,10 @@ class PageChunker(TransformComponent):
         if self._token_count(block) <= budget:
             return [block]
         lines = block.split("\n")
-        if _FENCE.match(lines[0]):
-            opening = lines[0]
+        fence = _FENCE.match(lines[0])
+        if fence:
             body = lines[1:-1] if len(lines) > 1 and _FENCE.match(lines[-1]) else lines[1:]
-            return self._rows(opening + "\n", body, "\n```", budget)
+            return self._rows(lines[0] + "\n", body, "\n" + fence.group(1), budget)
         if _is_table(lines):
             return self._rows("\n".join(lines[:2]) + "\n", lines[2:], "", budget)
         splitter = SentenceSplitter(
