@@ -80,7 +80,8 @@ def normalize(soup: BeautifulSoup) -> None:
         el.replace_with(f"[{el.get_text(' ', strip=True)}]")
     for el in soup.select("a.confluence-userlink, a.user-mention, [data-username], [data-account-id]"):
         if el.name in ("a", "span"):
-            el.replace_with(f"@{el.get_text(' ', strip=True).lstrip('@')}")
+            name = el.get_text(" ", strip=True).lstrip("@")
+            el.replace_with(f"@{name}" if name else "")  # a profile picture link has no name: dropped
     for el in soup.find_all(["svg", "map"]):
         _diagram_text(soup, el)
     for el in soup.find_all("img"):

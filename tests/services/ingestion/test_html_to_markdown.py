@@ -34,3 +34,12 @@ def test_broken_spans_and_empty_tables_do_not_break_the_conversion():
     assert header.startswith("| x | x |") and header.endswith("| x | y |")
     assert header.count("|") == 52  # colspan capped at 50, plus y
     assert row.startswith("| z |")
+
+
+def test_a_user_link_without_a_name_leaves_nothing():
+    html = (
+        "<p><a class='userLogoLink' data-username='lroux' href='/display/~lroux'>"
+        "<img class='userLogo logo' src='/images/icons/profilepics/default.svg' alt='User icon: lroux'/></a>"
+        " <a class='confluence-userlink user-mention' data-username='lroux' href='/display/~lroux'>Léa Roux</a></p>"
+    )
+    assert html_to_markdown(html).markdown.strip() == "@Léa Roux"
