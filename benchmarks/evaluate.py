@@ -1,4 +1,5 @@
-"""`make eval`: retrieval quality of keyword-only, vector-only and hybrid search, page-level.
+"""`make eval`: retrieval quality of keyword-only, vector-only and hybrid search, page-level, then
+the section questions on real Confluence bodies (`benchmarks/sections.py`, docs/eval/sections.md).
 
 Two corpora, each one Confluence space served by the REST fake and ingested through the real
 path (`ingest_space` → chunking → MiniLM → embedded Chroma in a temp dir):
@@ -27,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import harness
+from benchmarks import harness, sections
 from benchmarks.datasets import REPO, EvalSet, Question, eval_set, split_questions
 from benchmarks.harness import say
 from benchmarks.metrics import METRICS, aggregate, paired_se, question_metrics
@@ -267,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     harness.publish(result, markdown(result), None if args.no_write else Path(args.out))
     if args.no_write:
         say(json.dumps(result["sets"], indent=1)[:2000])
+    # Section citations on real Confluence bodies (11 pages, ~2 min): docs/eval/sections.md.
+    sections.main(["--no-write"] if args.no_write else ["--out", args.out])
 
 
 if __name__ == "__main__":

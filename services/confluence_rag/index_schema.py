@@ -22,7 +22,7 @@ KIND = "kind"  # page | blogpost | attachment
 PARENT_ID = "parent_id"  # an attachment's page
 LISTING_SIG = "listing_sig"  # what a body-less listing says about the page (see listing_signature)
 PAGE_HASH = "page_hash"  # hash of the converted text + metadata: unchanged → not re-embedded
-ANCHORS = "anchors"  # JSON heading → anchor map; on the page Document only, not on chunks
+ANCHORS = "anchors"  # JSON [[heading, id], …] in page order; on the page Document only, not on chunks
 
 # --- who may read it (ingestion/access.py; not part of PAGE_HASH: access changes never re-embed) --
 ACCESS_LAYERS = "access_layers"  # JSON list of read-restriction layers (own + ancestors'), canonical

@@ -37,7 +37,10 @@ from confluence_rag.ingestion.models import Page
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "1"
+# Bumped when conversion or chunking changes what chunks hold: the next sync of each space is then
+# a full one, so pages unchanged in Confluence are converted again (2: Confluence macros, tables,
+# block-aware splitting, section anchors; issue 18).
+CHUNKER_VERSION = "2"
 PAGE_BATCH = 32  # pages chunked and embedded together (~140 chunks): the unit of progress and of writes
 DELETE_BATCH = 500  # page ids per Chroma delete when pages leave the index
 

@@ -32,7 +32,7 @@ def _doc(page_id: str, title: str, markdown: str, breadcrumb=("Racine", "Section
             "url": f"https://wiki/{page_id}",
             "space_key": "S",
             "breadcrumb": json.dumps(list(breadcrumb)),
-            "anchors": json.dumps({"Étapes": "P-Etapes"}),
+            "anchors": json.dumps([["Étapes", "P-Etapes"]]),
         },
     )
 

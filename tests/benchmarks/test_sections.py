@@ -1,0 +1,28 @@
+"""Scoring of the section questions (benchmarks/sections.py) and the questions file itself."""
+
+import json
+
+from benchmarks.sections import CORPUS, Cited, score
+from confluence_rag.ingestion.html_to_markdown import html_to_markdown
+
+
+def test_a_section_is_cited_only_when_its_page_result_carries_its_anchor_and_heading():
+    results = [
+        Cited("9", "https://w/9#Other", "Other", "text"),
+        Cited("1", "https://w/1#P-Setup", "Setup", "- [Setup](#P-Setup)\n- [Usage](#P-Usage)"),
+    ]
+    scores = score(results, "1", "P-Setup", "Setup")
+    assert scores == {"hit@1": 0.0, "hit@5": 1.0, "mrr@10": 0.5, "anchor@5": 1.0, "heading@5": 1.0, "toc@5": 1.0}
+    missed = score(results, "1", "P-Usage", "Usage")
+    assert missed["anchor@5"] == 0.0 and missed["heading@5"] == 0.0
+    assert score(results, "7", "X", "X")["anchor@5"] == 0.0
+
+
+def test_every_question_points_at_a_heading_of_its_page():
+    pages = json.loads((CORPUS / "pages.json").read_text(encoding="utf-8"))
+    questions = json.loads((CORPUS / "sections.json").read_text(encoding="utf-8"))
+    assert len(questions) >= 30 and len({q["qid"] for q in questions}) == len(questions)
+    for q in questions:
+        assert q["page"] in pages
+        anchors = html_to_markdown((CORPUS / q["page"]).read_text(encoding="utf-8")).anchors
+        assert (q["heading"], q["anchor"]) in anchors, q
