@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.convertors import Convertor, register_url_convertor
 
-from confluence_rag.api.routers import auth, chat, health, ingest, search
+from confluence_rag.api.routers import access, auth, chat, health, ingest, search
 from confluence_rag.api.schemas import SSE_EVENTS
 from confluence_rag.api.services import Services
 from confluence_rag.auth.authenticator import Authenticator
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.authenticator = Authenticator(settings)
-    for router in (health.router, auth.router, search.router, chat.router, ingest.router):
+    for router in (health.router, auth.router, search.router, chat.router, ingest.router, access.router):
         app.include_router(router, prefix="/api")
     mount_docs(app, "/api/docs", "/api/openapi.json")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
