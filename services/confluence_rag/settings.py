@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     admin_token: SecretStr = SecretStr("")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token Prometheus sends to GET /metrics (API and worker); empty = 403"
+    )
     worker_host: str = "127.0.0.1"
     worker_port: int = 8001
     worker_url: str = Field("", description="Query API forwards ingestion control here; empty = in-process")

@@ -368,3 +368,26 @@ def test_requests_are_spread_over_every_listed_replica():
             api.terminate()
             api.wait(10)
         subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/metrics",
+        "/api/metrics",
+        "/api/metrics/",
+        "/api/metrics?format=x",
+        "/api//metrics",
+        "/api/%6Detrics",
+        "/x/../api/metrics",
+        "/API/Metrics",
+        "/metrics/x",
+    ],
+)
+def test_metrics_are_never_served_through_nginx(served, path):
+    """The stand-in API answers /metrics and /api/metrics to anyone: nginx must answer 404 itself."""
+    assert httpx.get(f"http://127.0.0.1:{served.api_port}/api/metrics").status_code == 200
+    r = httpx.get(f"{served.url}{path}")
+    assert r.status_code == 404, path
+    assert "served to anyone" not in r.text and "<app-root>" not in r.text
+    assert r.headers["x-frame-options"] == "DENY"  # the server's headers still apply

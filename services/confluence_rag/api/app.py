@@ -24,6 +24,7 @@ from confluence_rag.web.docs import mount_docs
 from confluence_rag.web.errors import install_error_handlers
 from confluence_rag.web.headers import browser_connect_src, install_security_headers
 from confluence_rag.web.limits import install_body_limit
+from confluence_rag.web.metrics import install_metrics
 
 log = logging.getLogger(__name__)
 STORE_DOWN = "The document index (vector store) is unreachable."
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
     install_security_headers(app, browser_connect_src(settings))
+    install_metrics(app, "query-api", settings.metrics_token)  # outermost: counts every answer
 
     async def store_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("vector store unavailable: %s", type(exc).__name__)
