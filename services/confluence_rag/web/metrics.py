@@ -4,17 +4,22 @@ The label of a request is its route template (`/api/ingest/jobs/{job_id}`), read
 Starlette matched; a request no route matched is `unmatched`, so a scanner's paths never become
 label values. Reading the metrics takes `Authorization: Bearer <METRICS_TOKEN>` on the query API and
 on the worker alike (nginx answers 404 for /metrics and /api/metrics, so only the internal network
-reaches them); with METRICS_TOKEN empty, /metrics answers 403.
+reaches them); with METRICS_TOKEN empty, /metrics answers 403. A Celery worker has no web app: with
+CELERY_METRICS_PORT it serves the same endpoint from a small WSGI server (`serve_metrics`).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
+import threading
 import time
+from http import HTTPStatus
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, make_wsgi_app
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,19 +78,56 @@ class RequestMetrics:
             HTTP_SECONDS.labels(*labels).observe(time.perf_counter() - started)
 
 
+def refusal(metrics_token: SecretStr, authorization: str | None) -> tuple[int, str] | None:
+    """None when `authorization` is `Bearer <METRICS_TOKEN>`; otherwise the status and message to answer."""
+    expected = metrics_token.get_secret_value()
+    if not expected:
+        return 403, "Metrics are disabled: set METRICS_TOKEN."
+    try:
+        token = bearer_token(authorization) or ""
+    except AuthError as exc:
+        return 401, exc.message
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        return 401, "Missing or wrong metrics token (METRICS_TOKEN)."
+    return None
+
+
 def install_metrics(app: FastAPI, app_name: str, metrics_token: SecretStr) -> None:
     """Count every request of `app` and serve `GET /metrics` to holders of `metrics_token`."""
     app.add_middleware(RequestMetrics, app_name=app_name)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
-        expected = metrics_token.get_secret_value()
-        if not expected:
-            raise HTTPException(403, "Metrics are disabled: set METRICS_TOKEN.")
-        try:
-            token = bearer_token(request.headers.get("authorization")) or ""
-        except AuthError as exc:
-            raise HTTPException(401, exc.message, {"WWW-Authenticate": "Bearer"}) from exc
-        if not hmac.compare_digest(token.encode(), expected.encode()):
-            raise HTTPException(401, "Missing or wrong metrics token (METRICS_TOKEN).", {"WWW-Authenticate": "Bearer"})
+        refused = refusal(metrics_token, request.headers.get("authorization"))
+        if refused is not None:
+            status, message = refused
+            raise HTTPException(status, message, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    timeout = 10  # seconds a scraper may take to send its request: a stalled one frees the thread
+
+    def log_message(self, *args: object) -> None:  # no access log (it would hold the scraper's address)
+        pass
+
+
+def serve_metrics(host: str, port: int, metrics_token: SecretStr) -> WSGIServer:
+    """`GET /metrics` for a process without a web app (a Celery worker), same token, one daemon thread."""
+    exposition = make_wsgi_app()
+
+    def app(environ: dict, start_response):
+        refused = (404, "Not Found") if environ.get("PATH_INFO") != "/metrics" else None
+        refused = refused or refusal(metrics_token, environ.get("HTTP_AUTHORIZATION"))
+        if refused is None:
+            return exposition(environ, start_response)
+        status, message = refused
+        headers = [("Content-Type", "application/json")]
+        if status == 401:
+            headers.append(("WWW-Authenticate", "Bearer"))
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        return [json.dumps({"detail": message}).encode()]
+
+    server = make_server(host, port, app, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

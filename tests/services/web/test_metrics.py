@@ -13,10 +13,14 @@ import time
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from confluence_rag.api.app import create_app
+from confluence_rag.container import Components
+from confluence_rag.web.metrics import serve_metrics
 from confluence_rag.worker.app import create_worker_app
-from tests.conftest import ServerThread, confluence_settings, llm_settings
+from confluence_rag.worker.runs import ingest_space
+from tests.conftest import ServerThread, confluence_settings, free_port, llm_settings
 
 ADMIN = "admin-token-for-metrics-tests"
 METRICS = "metrics-token-for-tests"
@@ -171,3 +175,28 @@ def test_the_grafana_dashboard_queries_only_metrics_the_code_defines():
     }
     defined = {family.name for family in REGISTRY.collect() if family.name.startswith("rag_")}
     assert queried and queried <= defined, queried - defined
+
+
+def test_a_celery_worker_serves_metrics_without_a_web_app(fake_confluence, make_settings):
+    """What `celery-worker` starts with CELERY_METRICS_PORT: the same token rule, on its own port; here it
+    counts the 429s this process gets from Confluence."""
+    server = serve_metrics("127.0.0.1", free_port(), SecretStr(METRICS))
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        before = scrape(url)
+        fake_confluence.fail_next(429, times=2, retry_after="0", path_contains="/content/search")
+        assert ingest_space(Components(make_settings(**confluence_settings(fake_confluence))), "ENG").pages_added
+        after = scrape(url)
+        assert delta(before, after, "rag_confluence_rate_limited_total") == 2
+        assert httpx.get(f"{url}/metrics").status_code == 401
+        assert httpx.get(f"{url}/metrics", headers=ADMIN_AUTH).status_code == 401
+        assert httpx.get(f"{url}/other", headers=METRICS_AUTH).status_code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+    closed = serve_metrics("127.0.0.1", free_port(), SecretStr(""))
+    try:
+        assert httpx.get(f"http://127.0.0.1:{closed.server_port}/metrics", headers=METRICS_AUTH).status_code == 403
+    finally:
+        closed.shutdown()
+        closed.server_close()
