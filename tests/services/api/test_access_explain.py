@@ -144,3 +144,16 @@ def test_user_supplied_ids_never_reach_the_log(api, fake, caplog):
     logged = "\n".join(record.getMessage() for record in server)
     assert "access explained" in logged
     assert user not in logged and "secret-page-id" not in logged and f"page {page}" not in logged
+
+
+def test_with_groups_from_the_token_the_operator_names_them(api, fake, settings):
+    """GROUPS_SOURCE=token: the product does not know a user's groups outside their requests."""
+    token_settings = settings.model_copy(update={"groups_source": "token"})
+    with ServerThread(create_app(token_settings)) as server:
+        client = httpx.Client(base_url=server.url, timeout=60)
+        params = {"page_id": page_id(fake, "Payroll"), "user": "carol"}
+        alone = client.get("/api/access/explain", params=params, headers=TOKEN).json()
+        assert alone["groups_source"] == "token" and alone["principals"] == ["u:carol"] and not alone["can_read"]
+        named = client.get("/api/access/explain", params={**params, "groups": ["staff", "finance"]}, headers=TOKEN)
+        body = named.json()
+        assert body["principals"] == ["g:finance", "g:staff", "u:carol"] and body["can_read"] is True
