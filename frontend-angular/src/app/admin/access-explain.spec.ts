@@ -83,7 +83,9 @@ describe('AccessExplain', () => {
     expect(rows[1]).toContain('bloque');
     expect(rows[2]).toContain('illisible');
     expect(q('access-groups')?.textContent).toContain('lu le');
-    expect(q('access-reasons')?.textContent).toContain('content 1002');
+    const reasons = q('access-reasons')!.textContent!;
+    expect(reasons).toContain('restriction de « Paie »');
+    expect(reasons).toContain('« Salaires » n’a pas pu être lue');
   });
 
   it('speaks English and says when a fact was never read', async () => {
@@ -94,8 +96,17 @@ describe('AccessExplain', () => {
     await fill('access-page', '1003');
     await ask();
     expect(q('access-decision')?.textContent).toContain('Can read the page');
+    expect(q('access-reasons')?.textContent).toContain('passes every restriction');
     expect(el.textContent).toContain('never read');
     expect(el.textContent).toContain('No known group.');
+  });
+
+  it('says only that permissions are off when they are', async () => {
+    vi.spyOn(api, 'explainAccess').mockResolvedValue(explanation({ enforced: false, can_read: true }));
+    await fill('access-page', '1003');
+    await ask();
+    expect(q('access-not-enforced')?.textContent).toContain('PERMISSIONS=off');
+    expect(q('access-layers')).toBeNull();
   });
 
   it('shows the server detail of a refusal (404 unknown page, 403 not an operator)', async () => {

@@ -44,6 +44,21 @@ export class AccessExplain {
     return iso ? this.i18n.t('access.readAt', { when: this.i18n.dateTime(iso) }) : this.i18n.t('access.neverRead');
   }
 
+  /** Why, in the page's language, in the order the rule applies (the API's own `reasons` are English). */
+  protected reasons(r: AccessExplanation): string[] {
+    const t = this.i18n.t.bind(this.i18n);
+    const out: string[] = [];
+    if (!r.space.known) out.push(t('access.why.noSpace', { space: r.space_key }));
+    else if (!r.space.grants) out.push(t('access.why.space', { space: r.space_key }));
+    for (const layer of r.layers) {
+      const content = layer.title || layer.content_id || '?';
+      if (layer.unreadable) out.push(t('access.why.unreadable', { content }));
+      else if (!layer.passes) out.push(t('access.why.layer', { content }));
+    }
+    if (r.can_read) out.push(t('access.why.allowed'));
+    return out.length ? out : r.reasons;
+  }
+
   protected layerResult(layer: Layer): string {
     if (layer.unreadable) return this.i18n.t('access.unreadable');
     if (!layer.restricted) return this.i18n.t('access.none');

@@ -119,6 +119,11 @@ export const FR = {
   'access.readAt': 'lu le {when}',
   'access.neverRead': 'jamais lu',
   'access.tokenGroups': 'Groupes issus du jeton (GROUPS_SOURCE=token) : le produit ne les connaît pas hors requête.',
+  'access.why.noSpace': 'Aucune passe de droits n’a enregistré qui peut voir l’espace {space} : personne ne peut lire.',
+  'access.why.space': 'L’utilisateur n’a pas le droit de voir l’espace {space} (ni en direct, ni par un groupe).',
+  'access.why.unreadable': 'La restriction de « {content} » n’a pas pu être lue dans Confluence : elle refuse tout le monde.',
+  'access.why.layer': 'L’utilisateur ne fait partie d’aucun utilisateur ou groupe autorisé par la restriction de « {content} ».',
+  'access.why.allowed': 'L’utilisateur voit l’espace et passe chaque restriction : la page est lisible.',
 } as const;
 
 export type I18nKey = keyof typeof FR;
@@ -244,4 +249,9 @@ export const EN: Dictionary = {
   'access.readAt': 'read {when}',
   'access.neverRead': 'never read',
   'access.tokenGroups': 'Groups come from the token (GROUPS_SOURCE=token): the product does not know them outside a request.',
+  'access.why.noSpace': 'No permission pass stored who may view space {space}: nobody may read it.',
+  'access.why.space': 'The user may not view space {space} (neither directly nor through a group).',
+  'access.why.unreadable': 'The restriction of “{content}” could not be read from Confluence: it denies everyone.',
+  'access.why.layer': 'The user is in none of the users or groups allowed by the restriction of “{content}”.',
+  'access.why.allowed': 'The user views the space and passes every restriction: the page is readable.',
 };
