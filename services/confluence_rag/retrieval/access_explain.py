@@ -154,7 +154,9 @@ def _layer_checks(trail: dict, meta: dict, page_id: str, layers: tuple, principa
     return [_check(cid, named.get(cid), own.get(cid, [DENY]), principals) for cid in chain]
 
 
-def _check(content_id: str | None, title: str | None, layer: list | tuple | None, principals: frozenset[str]):
+def _check(
+    content_id: str | None, title: str | None, layer: list | tuple | None, principals: frozenset[str]
+) -> LayerCheck:
     unreadable = layer is None or DENY in layer
     members = () if layer is None else tuple(layer)
     return LayerCheck(
@@ -168,7 +170,9 @@ def _check(content_id: str | None, title: str | None, layer: list | tuple | None
     )
 
 
-def _reasons(user: str | None, space: SpaceGrantCheck, layers: list[LayerCheck], no_access: bool, allowed: bool):
+def _reasons(
+    user: str | None, space: SpaceGrantCheck, layers: list[LayerCheck], no_access: bool, allowed: bool
+) -> list[str]:
     """Plain sentences for a support desk, in the order the rule is applied."""
     who = "Anonymous" if user is None else "The user"
     reasons = []
