@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     admin_token: SecretStr = SecretStr("")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token Prometheus sends to GET /metrics (API and worker); empty = 403"
+    )
     worker_host: str = "127.0.0.1"
     worker_port: int = 8001
     worker_url: str = Field("", description="Query API forwards ingestion control here; empty = in-process")
@@ -159,6 +162,9 @@ class Settings(BaseSettings):
     broker_wait_s: float = Field(300.0, description="How long a run waits for an unreachable Redis before failing")
     ingest_batch_pages: int = Field(32, description="Page ids per distributed batch (one task)")
     ingest_batch_retries: int = 3
+    celery_metrics_port: int = Field(
+        0, ge=0, le=65535, description="A Celery worker's GET /metrics port, on WORKER_HOST (0 = not served)"
+    )
     confluence_rate_limit_per_s: float = Field(0.0, description="Requests/s shared by all workers (Redis); 0 = none")
 
     # --- Sign-in (docs/security.md) -----------------------------------------------------------

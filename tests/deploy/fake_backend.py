@@ -63,6 +63,8 @@ class Handler(BaseHTTPRequestHandler):
                     "chunks": 0,
                 },
             )
+        if self.role == "api" and self.path.split("?")[0].rstrip("/") in ("/metrics", "/api/metrics"):
+            return self._json(200, {"metrics": "served to anyone who reaches the API"})  # nginx must not pass it
         if self.role == "api" and self.path == "/api/debug/env":
             return self._json(200, {k: os.environ.get(k) for k in TOPOLOGY_VARS})
         return self._json(404, {"detail": "Not Found"})

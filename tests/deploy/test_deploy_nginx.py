@@ -345,3 +345,26 @@ def test_the_auth_proxy_list_becomes_geo_entries_and_passes_nginx_t():
         assert not re.findall(r"^\s*\S+ 1;$", re.search(r"geo \$from_auth_proxy \{(.*?)\}", default, re.S).group(1))
     finally:
         subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/metrics",
+        "/api/metrics",
+        "/api/metrics/",
+        "/api/metrics?format=x",
+        "/api//metrics",
+        "/api/%6Detrics",
+        "/x/../api/metrics",
+        "/API/Metrics",
+        "/metrics/x",
+    ],
+)
+def test_metrics_are_never_served_through_nginx(served, path):
+    """The stand-in API answers /metrics and /api/metrics to anyone: nginx must answer 404 itself."""
+    assert httpx.get(f"http://127.0.0.1:{served.api_port}/api/metrics").status_code == 200
+    r = httpx.get(f"{served.url}{path}")
+    assert r.status_code == 404, path
+    assert "served to anyone" not in r.text and "<app-root>" not in r.text
+    assert r.headers["x-frame-options"] == "DENY"  # the server's headers still apply

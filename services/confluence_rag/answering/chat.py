@@ -23,6 +23,7 @@ from confluence_rag.answering.prompts import (
     system_prompt,
 )
 from confluence_rag.auth.identity import ANONYMOUS, Identity
+from confluence_rag.components.metrics import LLM_ERRORS, LLM_FIRST_TOKEN_SECONDS
 from confluence_rag.components.vector_store import STORE_ERRORS
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
@@ -58,8 +59,9 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def llm_error(exc: Exception) -> tuple[int, str]:
-    """Map a LiteLLM exception to an HTTP-like status and a message without secrets, by type.
+def llm_failure(exc: Exception) -> tuple[int, str, str]:
+    """Map a LiteLLM exception to an HTTP-like status, a message without secrets and a kind (its
+    name in rag_llm_errors_total), by type.
 
     LiteLLM reports a refused connection as an InternalServerError (like a real 500): the OpenAI
     SDK's APIConnectionError / httpx's ConnectError it wraps tell the two apart.
@@ -73,18 +75,26 @@ def llm_error(exc: Exception) -> tuple[int, str]:
         return any(isinstance(e, types) for e in chain)
 
     if caused_by(llm.Timeout, httpx.TimeoutException, TimeoutError):
-        return 504, "The language model did not answer in time. Try again in a moment."
+        return 504, "The language model did not answer in time. Try again in a moment.", "timeout"
     if caused_by(llm.AuthenticationError, llm.PermissionDeniedError):
-        return 502, "The language model service rejected our credentials (check LLM_API_KEY)."
+        return 502, "The language model service rejected our credentials (check LLM_API_KEY).", "auth"
     if caused_by(httpx.ConnectError, ConnectionError) or isinstance(exc, llm.APIConnectionError):
-        return 503, "The language model service is unreachable. Try again in a moment."
+        return 503, "The language model service is unreachable. Try again in a moment.", "unreachable"
     if caused_by(llm.RateLimitError):
-        return 503, "The language model service is rate limiting requests. Try again in a moment."
+        return 503, "The language model service is rate limiting requests. Try again in a moment.", "rate_limited"
     if caused_by(llm.ServiceUnavailableError):
-        return 503, "The language model service is unavailable. Try again in a moment."
+        return 503, "The language model service is unavailable. Try again in a moment.", "unavailable"
     if caused_by(llm.InternalServerError):
-        return 502, "The language model service failed. Try again in a moment."
-    return 502, f"The language model service failed ({type(exc).__name__})."
+        return 502, "The language model service failed. Try again in a moment.", "server_error"
+    return 502, f"The language model service failed ({type(exc).__name__}).", "other"
+
+
+def _failed(stage: str, exc: Exception) -> Event:
+    """The error event of a failed LLM call, counted by kind."""
+    status, message, kind = llm_failure(exc)
+    LLM_ERRORS.labels(kind).inc()
+    log.warning("%s failed: %s", stage, type(exc).__name__)
+    return "error", {"status": status, "message": message}
 
 
 class ChatService:
@@ -123,9 +133,7 @@ class ChatService:
             query = await self.condense(request.messages)
             timings["condense_ms"] = _ms(t0)
         except Exception as exc:
-            status, message = llm_error(exc)
-            log.warning("condense failed: %s", type(exc).__name__)
-            yield "error", {"status": status, "message": message}
+            yield _failed("condense", exc)
             return
         try:
             t0 = time.perf_counter()
@@ -153,12 +161,11 @@ class ChatService:
                 async for text in self._generate(request.messages, sources):
                     if not chunks:
                         timings["first_token_ms"] = _ms(started)
+                        LLM_FIRST_TOKEN_SECONDS.observe(time.perf_counter() - t0)
                     chunks.append(text)
                     yield "token", {"text": text}
             except Exception as exc:
-                status, message = llm_error(exc)
-                log.warning("generation failed: %s", type(exc).__name__)
-                yield "error", {"status": status, "message": message}
+                yield _failed("generation", exc)
                 return
             answer_found = not says_not_found("".join(chunks))
         timings["generate_ms"] = _ms(t0)

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.convertors import Convertor, register_url_convertor
 
-from confluence_rag.api.routers import auth, chat, health, ingest, search
+from confluence_rag.api.routers import access, auth, chat, health, ingest, search
 from confluence_rag.api.schemas import SSE_EVENTS
 from confluence_rag.api.services import Services
 from confluence_rag.auth.authenticator import Authenticator
@@ -24,6 +24,7 @@ from confluence_rag.web.docs import mount_docs
 from confluence_rag.web.errors import install_error_handlers
 from confluence_rag.web.headers import browser_connect_src, install_security_headers
 from confluence_rag.web.limits import install_body_limit
+from confluence_rag.web.metrics import install_metrics
 
 log = logging.getLogger(__name__)
 STORE_DOWN = "The document index (vector store) is unreachable."
@@ -69,13 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.authenticator = Authenticator(settings)
-    for router in (health.router, auth.router, search.router, chat.router, ingest.router):
+    for router in (health.router, auth.router, search.router, chat.router, ingest.router, access.router):
         app.include_router(router, prefix="/api")
     mount_docs(app, "/api/docs", "/api/openapi.json")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
     install_security_headers(app, browser_connect_src(settings))
+    install_metrics(app, "query-api", settings.metrics_token)  # outermost: counts every answer
 
     async def store_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("vector store unavailable: %s", type(exc).__name__)

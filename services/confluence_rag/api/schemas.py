@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -204,3 +205,49 @@ def sse_event_schema() -> dict:
             for name, model in SSE_EVENTS.items()
         ]
     }
+
+
+# --- operators: why can (or can't) a user read a page (GET /api/access/explain) -------------------
+class _FromService(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SpaceGrantCheckOut(_FromService):
+    space_key: str
+    known: bool = Field(description="False: no permission pass stored the space's grant; nobody may read it")
+    anonymous: bool = Field(description="Anonymous users may view the space")
+    principals: list[str] = Field(description="Who may view the space: u:<user> and g:<group>")
+    matched: list[str] = Field(description="The user's principals among them")
+    grants: bool = Field(description="The user may view the space")
+    read_at: datetime | None = Field(description="When the permission pass last read it from Confluence")
+
+
+class LayerCheckOut(_FromService):
+    content_id: str | None = Field(description="The page or ancestor holding the restriction; null: not recorded")
+    title: str | None
+    restricted: bool = Field(description="False: this content has no read restriction")
+    unreadable: bool = Field(description="The restriction could not be read: it denies everyone")
+    principals: list[str]
+    matched: list[str]
+    passes: bool
+
+
+class GroupCheckOut(_FromService):
+    group: str
+    read_at: datetime | None = Field(description="When a permission pass last read the group's members")
+
+
+class AccessExplanationOut(_FromService):
+    user: str | None = Field(description="The Confluence principal asked about; null: anonymous")
+    page_id: str
+    title: str
+    space_key: str
+    enforced: bool = Field(description="False: PERMISSIONS=off, every indexed page is readable")
+    groups_source: Literal["confluence", "token"]
+    principals: list[str] = Field(description="The user's principals as the product knows them")
+    groups: list[GroupCheckOut]
+    space: SpaceGrantCheckOut
+    layers: list[LayerCheckOut] = Field(description="Every read restriction on the page and its ancestors, root first")
+    layers_read_at: datetime | None = Field(description="When the permission pass last read the restrictions")
+    can_read: bool = Field(description="The decision the query API enforces")
+    reasons: list[str]

@@ -98,6 +98,10 @@ class SpaceAccess:
     pages: dict[str, Layers] = field(default_factory=dict)  # page id → its layers and its ancestors'
     groups: dict[str, frozenset[str]] = field(default_factory=dict)  # g:… → its u:… members
     problems: list[str] = field(default_factory=list)  # what could not be read (denied), for the job report
+    # Where each page's layers come from, for operators ("why can X read Y"), not for the decision:
+    chains: dict[str, tuple[str, ...]] = field(default_factory=dict)  # page id → ancestor ids root first, then itself
+    own: dict[str, Layer | None] = field(default_factory=dict)  # content id → its own read layer (None: unreadable)
+    read_at: str = ""  # when the pass started reading Confluence (ISO 8601, UTC)
 
     def layers_for(self, page_id: str, parent_id: str = "") -> Layers:
         """A page's layers; an attachment takes its page's; a page the pass did not see is denied."""
@@ -115,6 +119,9 @@ class SpaceAccess:
                 "pages": {page_id: [list(layer) for layer in layers] for page_id, layers in self.pages.items()},
                 "groups": {group: sorted(members) for group, members in self.groups.items()},
                 "problems": self.problems,
+                "chains": self.chains,
+                "own": {cid: None if layer is None else list(layer) for cid, layer in self.own.items()},
+                "read_at": self.read_at,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -129,6 +136,9 @@ class SpaceAccess:
             pages={page_id: tuple(tuple(layer) for layer in layers) for page_id, layers in data["pages"].items()},
             groups={group: frozenset(members) for group, members in data["groups"].items()},
             problems=list(data["problems"]),
+            chains={page_id: tuple(chain) for page_id, chain in data.get("chains", {}).items()},
+            own={cid: None if layer is None else tuple(layer) for cid, layer in data.get("own", {}).items()},
+            read_at=data.get("read_at", ""),
         )
 
 

@@ -7,6 +7,9 @@ node JSON LlamaIndex keeps beside it.
 Side records (ChunkStore.meta): one `space_grant` per space (who may view it) and one `groups`
 record (group → members, for every group in any grant or layer; each pass refreshes the groups it
 read). The generation is bumped after a change, so query replicas reload.
+For operators only (never read by a query): one `access_trail` per space (when the pass read it,
+each page's chain of ancestors and each content's own layer) and one `groups_read` record (group →
+when a pass last read its members). They change every pass and bump nothing.
 """
 
 from __future__ import annotations
@@ -27,12 +30,19 @@ from confluence_rag.ingestion.access import (
 SPACE_GRANT = "space_grant"
 GROUPS = "groups"
 GROUPS_ID = "access:groups"
+TRAIL = "access_trail"
+GROUPS_READ = "groups_read"
+GROUPS_READ_ID = "access:groups_read"
 READ_BATCH = 5000
 UPDATE_BATCH = 1000
 
 
 def space_record_id(space_key: str) -> str:
     return f"access:space:{space_key}"
+
+
+def trail_record_id(space_key: str) -> str:
+    return f"access:trail:{space_key}"
 
 
 def access_metadata(space_key: str, layers: Layers) -> dict[str, str]:
@@ -88,6 +98,7 @@ def apply_access(store: ChunkStore, access: SpaceAccess) -> AccessUpdate:
         )
     result.chunks_updated, result.pages_updated = len(changed_ids), len(pages)
     result.tables_changed = save_tables(store, access)
+    save_trail(store, access)
     if changed_ids or result.tables_changed:
         store.bump_generation()
     return result
@@ -107,6 +118,30 @@ def save_tables(store: ChunkStore, access: SpaceAccess) -> bool:
         store.put_record(GROUPS_ID, GROUPS, json.dumps(merged, sort_keys=True))
         changed = True
     return changed
+
+
+def save_trail(store: ChunkStore, access: SpaceAccess) -> None:
+    """Record where each layer came from and when the pass read the space and its groups."""
+    trail = {
+        "read_at": access.read_at,
+        "chains": {page_id: list(chain) for page_id, chain in access.chains.items()},
+        "own": {cid: None if layer is None else list(layer) for cid, layer in access.own.items()},
+    }
+    store.put_record(trail_record_id(access.space_key), TRAIL, json.dumps(trail, ensure_ascii=False))
+    if access.groups:
+        read = {**load_groups_read(store), **dict.fromkeys(access.groups, access.read_at)}
+        store.put_record(GROUPS_READ_ID, GROUPS_READ, json.dumps(read, sort_keys=True))
+
+
+def load_trail(store: ChunkStore, space_key: str) -> dict:
+    """The space's `access_trail` ({} before the first pass that recorded one)."""
+    got = store.meta.get(ids=[trail_record_id(space_key)], include=["documents"])
+    return json.loads(got["documents"][0]) if got["ids"] else {}
+
+
+def load_groups_read(store: ChunkStore) -> dict[str, str]:
+    got = store.meta.get(ids=[GROUPS_READ_ID], include=["documents"])
+    return json.loads(got["documents"][0]) if got["ids"] else {}
 
 
 def load_grants(store: ChunkStore) -> dict[str, SpaceGrant]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from confluence_rag.components.metrics import PERMISSION_PASS_SECONDS, PERMISSION_PROBLEMS
 from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.access_index import apply_access
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
@@ -194,7 +195,9 @@ def sync_space(
 
 def record_access(stats: SyncStats, indexer: Indexer, access: SpaceAccess) -> None:
     """The permission pass over the whole space, its outcome on the run's stats."""
-    update = apply_access(indexer.store, access)
+    with PERMISSION_PASS_SECONDS.labels("apply").time():
+        update = apply_access(indexer.store, access)
+    PERMISSION_PROBLEMS.inc(len(access.problems))
     stats.access_pages_updated = update.pages_updated
     stats.access_problems = list(access.problems)
 

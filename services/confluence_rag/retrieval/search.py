@@ -28,6 +28,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 
 from confluence_rag import index_schema as keys
 from confluence_rag.auth.identity import ANONYMOUS, Identity
+from confluence_rag.components.metrics import observe_retrieval
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordIndex
@@ -163,6 +164,7 @@ class SearchService:
             timings["access_ms"] = (time.perf_counter() - start) * 1000
             if readable is None or not readable.key_set:
                 self.last_timings = timings
+                observe_retrieval(timings)
                 return []  # nothing this identity may read
 
         if mode in ("hybrid", "keyword"):
@@ -208,6 +210,7 @@ class SearchService:
         chosen = _fill_text(store, list(best_per_page.values()))
         timings["fetch_ms"] = (time.perf_counter() - start) * 1000
         self.last_timings = timings
+        observe_retrieval(timings)
         return [_source(i + 1, c) for i, c in enumerate(chosen)]
 
     def _vector(

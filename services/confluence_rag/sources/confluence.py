@@ -31,6 +31,7 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import HTTPError, RequestException
 from urllib3.util import Retry
 
+from confluence_rag.components.metrics import CONFLUENCE_RATE_LIMITED, PERMISSION_PASS_SECONDS
 from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.attachments import UnreadableAttachment, attachment_kind, extract_text
 from confluence_rag.ingestion.comments import Comment, comments_signature, with_comments
@@ -91,6 +92,12 @@ class CappedRetry(Retry):
         retry.max_retry_after = self.max_retry_after
         retry.budget = self.budget
         return retry
+
+    def increment(self, *args: Any, **kwargs: Any) -> CappedRetry:
+        response = kwargs.get("response", args[2] if len(args) > 2 else None)
+        if response is not None and response.status == 429:
+            CONFLUENCE_RATE_LIMITED.inc()  # counted on every 429, the last one too
+        return super().increment(*args, **kwargs)
 
     def sleep(self, response: Any = None) -> None:
         if self.budget is not None and response is not None and response.status == 429:
@@ -540,7 +547,8 @@ class ConfluenceSource(PageSource):
             yield page
 
     def access(self, space_key: str) -> SpaceAccess:
-        return ConfluenceAccessReader(self.client).space_access(space_key, self._listing_items(space_key))
+        with PERMISSION_PASS_SECONDS.labels("read").time():
+            return ConfluenceAccessReader(self.client).space_access(space_key, self._listing_items(space_key))
 
     def expected_total(self) -> int | None:
         return self.client.last_total

@@ -21,6 +21,7 @@ members) and is reported in `SpaceAccess.problems`; credentials that do not work
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlparse
 
@@ -163,11 +164,15 @@ class ConfluenceAccessReader:
                 problems.append(f"restriction of {content_id} unreadable ({exc}): its subtree is denied")
         return self._layers[content_id]
 
+    @staticmethod
+    def chain(raw: dict) -> tuple[str, ...]:
+        """The ids whose read restrictions bind the page: its ancestors root first, then itself."""
+        return (*(str(a["id"]) for a in raw.get("ancestors") or []), str(raw["id"]))
+
     def page_layers(self, raw: dict, problems: list[str]) -> tuple[Layer, ...]:
         """The page's own layer and every ancestor's (root first), canonical; unreadable → DENY_LAYER."""
-        ids = [str(a["id"]) for a in raw.get("ancestors") or []] + [str(raw["id"])]
         layers = []
-        for content_id in ids:
+        for content_id in self.chain(raw):
             layer = self.own_layer(content_id, problems)
             layers.append(DENY_LAYER if layer is None else layer)
         return canonical(layers)
@@ -353,6 +358,7 @@ class ConfluenceAccessReader:
     def space_access(self, space_key: str, listing: list[dict]) -> SpaceAccess:
         """Everything the index needs to decide who may read the space's pages."""
         problems: list[str] = []
+        read_at = datetime.now(UTC).isoformat(timespec="seconds")
         grant = self.space_grant(space_key, problems)
         for raw in listing:
             self.remember(raw)
@@ -366,4 +372,6 @@ class ConfluenceAccessReader:
                 problems.append(f"members of {group} unreadable ({exc}): the group grants nothing")
         for problem in problems:
             log.warning("space %s: %s", space_key, problem)
-        return SpaceAccess(space_key, grant, pages, groups, problems)
+        chains = {str(raw["id"]): self.chain(raw) for raw in listing}
+        own = {cid: self._layers.get(cid) for chain in chains.values() for cid in chain}
+        return SpaceAccess(space_key, grant, pages, groups, problems, chains, own, read_at)

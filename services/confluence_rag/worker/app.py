@@ -18,6 +18,7 @@ from confluence_rag.settings import Settings
 from confluence_rag.web.errors import error_responses, install_error_handlers
 from confluence_rag.web.headers import install_security_headers
 from confluence_rag.web.limits import install_body_limit
+from confluence_rag.web.metrics import install_metrics
 from confluence_rag.worker.jobs import Job, JobConflict, JobManager
 from confluence_rag.worker.jobs_api import JobList, JobOut, LocalJobs, jobs_router
 
@@ -91,6 +92,7 @@ def create_worker_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
     install_security_headers(app)
+    install_metrics(app, "worker", settings.metrics_token)
     local = LocalJobs(jobs)
     app.include_router(jobs_router(lambda: local, dependencies=admin, guarded=(401, 403)))
 

@@ -54,6 +54,7 @@ from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.source import PageSource
 from confluence_rag.ingestion.sync import SyncState, finish_sync, plan_ids, start_sync
 from confluence_rag.settings import Settings, get_settings
+from confluence_rag.web.metrics import serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -474,6 +475,8 @@ def _warm_up(components: Components) -> None:
 def run_worker(settings: Settings, argv: list[str] | None = None) -> None:
     """`confluence-rag celery-worker`: one batch at a time per process (scale with processes)."""
     app = make_celery(settings)
+    if settings.celery_metrics_port:
+        serve_metrics(settings.worker_host, settings.celery_metrics_port, settings.metrics_token)
     _warm_up(worker_context().components)
     name = f"ingest-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     # One batch at a time, in a thread: the main thread stays free to answer pings (health checks)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from confluence_rag.components.metrics import CHUNKS_INDEXED, PAGES_INDEXED, SYNC_FAILURES, SYNC_SECONDS
 from confluence_rag.container import Components
 from confluence_rag.ingestion.indexer import SyncStats
 from confluence_rag.worker.runs import ingest_space, permission_pass
@@ -61,6 +62,13 @@ class Job:
             stats = {name: raw.pop(name) for name in SyncStats.__dataclass_fields__ if name in raw}
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known}, stats=SyncStats(**stats))
+
+
+def _count_pages(stats: SyncStats) -> None:
+    """A finished job's page and chunk counts into the metrics (a distributed run's are its totals)."""
+    for outcome in ("added", "updated", "unchanged", "deleted", "failed"):
+        PAGES_INDEXED.labels(outcome).inc(getattr(stats, f"pages_{outcome}"))
+    CHUNKS_INDEXED.inc(stats.chunks_written)
 
 
 class JobConflict(RuntimeError):
@@ -136,8 +144,11 @@ class JobManager:
         except Exception as exc:  # reported on the job; the worker keeps running
             log.exception("job %s (space %r) failed", job.id, job.space_key)
             job.status, job.error = "failed", str(exc) or type(exc).__name__
+            SYNC_FAILURES.labels(job.kind).inc()
         job.finished_at = _now()
         job.duration_s = round(time.perf_counter() - started, 2)
+        SYNC_SECONDS.labels(job.kind).observe(job.duration_s)
+        _count_pages(job.stats)
         with self._lock:
             self._save()
 

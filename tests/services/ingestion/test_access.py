@@ -79,6 +79,9 @@ def test_a_space_access_survives_json_as_a_distributed_run_ships_it():
         {"1": (), "2": layers, "3": (DENY_LAYER,)},
         {"g:eng": frozenset({"u:alice", "u:dave"})},
         ["members of g:x unreadable"],
+        chains={"1": ("1",), "2": ("1", "2"), "3": ("1", "3")},
+        own={"1": (), "2": ("g:eng", "u:alice"), "3": None},
+        read_at="2026-12-05T00:00:00+00:00",
     )
     back = SpaceAccess.from_json(access.to_json())
     assert back == access

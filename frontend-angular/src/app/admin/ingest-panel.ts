@@ -7,6 +7,7 @@ import { I18nService } from '../core/i18n.service';
 import { IngestJob } from '../core/models';
 import { SpacesStore } from '../core/spaces.store';
 import { readStorage, writeStorage } from '../core/storage';
+import { AccessExplain } from './access-explain';
 
 export const ADMIN_TOKEN_STORAGE_KEY = 'confluence-rag.adminToken';
 /** How often a running job is polled (GET /api/ingest/jobs/{id}). */
@@ -17,6 +18,7 @@ export const INGEST_POLL_INTERVAL_MS = new InjectionToken<number>('INGEST_POLL_I
 /** Starts a space synchronisation and follows it (polling every second); lists recent jobs. */
 @Component({
   selector: 'app-ingest-panel',
+  imports: [AccessExplain],
   templateUrl: './ingest-panel.html',
   styleUrl: './ingest-panel.css',
 })

@@ -1,7 +1,7 @@
 import { Injectable } from '@angular/core';
 import { ApiError, detailFromBody, errorFromResponse, isAbortError } from './api-error';
 import { AuthConfig, FetchInterceptor, Me } from './auth.models';
-import { ChatEvent, ChatRequest, IngestJob, SpaceInfo } from './models';
+import { AccessExplanation, ChatEvent, ChatRequest, IngestJob, SpaceInfo } from './models';
 import { SseParser } from './sse';
 
 /**
@@ -48,6 +48,12 @@ export class ApiService {
     return this.json<IngestJob>(`/api/ingest/jobs/${encodeURIComponent(id)}`, {
       headers: authHeaders(token),
     });
+  }
+
+  /** Operators: why `user` (empty: anonymous) can or cannot read `pageId`. */
+  explainAccess(token: string, pageId: string, user: string): Promise<AccessExplanation> {
+    const query = new URLSearchParams({ page_id: pageId, ...(user ? { user } : {}) });
+    return this.json<AccessExplanation>(`/api/access/explain?${query}`, { headers: authHeaders(token) });
   }
 
   /**

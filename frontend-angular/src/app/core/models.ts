@@ -26,6 +26,9 @@ export type ChatEvent =
 export type SpaceInfo = Schemas['SpaceInfo'];
 
 export type IngestJob = Schemas['JobOut'];
+
+/** GET /api/access/explain: why a user can (or cannot) read a page (operators only). */
+export type AccessExplanation = Schemas['AccessExplanationOut'];
 export type JobStatus = IngestJob['status'];
 
 /** A message as the UI keeps it (and persists it in localStorage). */
