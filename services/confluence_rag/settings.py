@@ -68,7 +68,16 @@ class Settings(BaseSettings):
         "CONFLUENCE_URL is set (else off)",
     )
     permission_sync_minutes: float = Field(
-        0.0, description="Permission pass over every space of CONFLUENCE_SPACES (0 = only at the end of each sync)"
+        0.5,
+        ge=0,
+        description="Least minutes between two permission passes over every space of CONFLUENCE_SPACES, run by "
+        "the worker (or by the API when it runs jobs itself); 0 = only at the end of each sync",
+    )
+    permission_budget_per_minute: float = Field(
+        120.0,
+        gt=0,
+        description="Confluence requests per minute the permission passes and the audit-log poll may average; "
+        "a pass that cost more waits longer before the next",
     )
     # GROUPS_SOURCE (confluence | token) is with the sign-in settings below.
 

@@ -179,6 +179,10 @@ class FakeConfluence(FakeServer):
         self.groups[name] = group
         return group
 
+    def remove_from_group(self, group: str, username: str) -> None:
+        """Take a user out of a group (no page changes; only the audit log records it)."""
+        self.groups[group].members.discard(username)
+
     def set_space_permissions(
         self, key: str, *, users: list[str] = (), groups: list[str] = (), anonymous: bool = False
     ) -> None:
