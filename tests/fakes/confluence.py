@@ -1050,6 +1050,44 @@ WORDS = [
 ]
 
 
+# One question per page of `hr_space`, answered only by that page.
+HR_QUESTIONS = {
+    "Payroll": "When is the payroll paid?",
+    "Bonus scheme": "How is the yearly bonus computed?",
+    "Canteen": "What does the canteen serve on Fridays?",
+}
+
+
+def hr_space(fake: FakeConfluence, key: str = "HR") -> dict[str, FakePage]:
+    """A restricted space for revocation tests: staff may view it; Payroll is restricted to finance
+    (carol), Bonus scheme and Canteen are open to staff (carol, erin); erin is a manager."""
+    fake.add_group("finance", ["carol"])
+    fake.add_group("staff", ["carol", "erin"])
+    fake.add_group("managers", ["erin"])
+    fake.add_space(key, "Human resources")
+    fake.set_space_permissions(key, groups=["staff"], anonymous=False)
+    home = fake.add_page(key, "HR Home", "<p>Welcome to the HR space.</p>")
+    pages = {
+        "Payroll": fake.add_page(
+            key, "Payroll", "<p>The payroll is paid on the 25th by bank transfer.</p>", parent=home.id
+        ),
+        "Bonus scheme": fake.add_page(
+            key, "Bonus scheme", "<p>The yearly bonus is computed from the objectives met.</p>", parent=home.id
+        ),
+        "Canteen": fake.add_page(key, "Canteen", "<p>The canteen serves fish on Fridays.</p>", parent=home.id),
+    }
+    fake.set_read_restriction(pages["Payroll"].id, groups=["finance"])
+    return pages
+
+
+def revoke_for_carol(fake: FakeConfluence, pages: dict[str, FakePage]) -> None:
+    """The three revocations of the issue, all hitting carol: a restriction added (Bonus scheme), carol
+    removed from a group (finance: Payroll), a page deleted (Canteen)."""
+    fake.set_read_restriction(pages["Bonus scheme"].id, groups=["managers"])
+    fake.remove_from_group("finance", "carol")
+    fake.delete_page(pages["Canteen"].id)
+
+
 def generated_space(fake: FakeConfluence, key: str, pages: int) -> None:
     """`pages` deterministic pages under one root, one to three chunks each."""
     fake.add_space(key, f"Space {key}")

@@ -18,14 +18,9 @@ from confluence_rag.settings import Settings
 from confluence_rag.worker.app import create_worker_app
 from confluence_rag.worker.runs import ingest_space
 from tests.conftest import ServerThread, confluence_settings
-from tests.fakes.confluence import FakeConfluence
+from tests.fakes.confluence import HR_QUESTIONS, FakeConfluence, hr_space, revoke_for_carol
 
 GOAL_S = 60.0  # the target: revocations enforced within 60 s (p95)
-PAGES = {  # title → a question only that page answers
-    "Payroll": "When is the payroll paid?",
-    "Bonus scheme": "How is the yearly bonus computed?",
-    "Canteen": "What does the canteen serve on Fridays?",
-}
 
 
 class WorkerThread(ServerThread):
@@ -35,18 +30,9 @@ class WorkerThread(ServerThread):
 @pytest.fixture
 def fake():
     fake = FakeConfluence(cloud=False, page_cap=5)
-    fake.add_group("finance", ["carol"])
-    fake.add_group("staff", ["carol", "erin"])
-    fake.add_group("managers", ["erin"])
-    fake.add_space("HR", "Human resources")
-    fake.set_space_permissions("HR", groups=["staff"], anonymous=False)
-    home = fake.add_page("HR", "HR Home", "<p>Welcome to the HR space.</p>")
-    payroll = fake.add_page("HR", "Payroll", "<p>The payroll is paid on the 25th by bank transfer.</p>", parent=home.id)
-    fake.set_read_restriction(payroll.id, groups=["finance"])
-    fake.add_page("HR", "Bonus scheme", "<p>The yearly bonus is computed from the objectives met.</p>", parent=home.id)
-    fake.add_page("HR", "Canteen", "<p>The canteen serves fish on Fridays.</p>", parent=home.id)
+    pages = hr_space(fake)
     fake.start()
-    yield fake
+    yield fake, pages
     fake.stop()
 
 
@@ -61,6 +47,7 @@ def titles(api: httpx.Client, question: str) -> list[str]:
 
 
 def test_revocations_reach_every_replica_with_the_shipped_defaults(fake, make_settings, chroma_server):
+    fake, pages = fake
     settings = make_settings(
         **confluence_settings(fake),
         confluence_spaces=["HR"],
@@ -73,32 +60,29 @@ def test_revocations_reach_every_replica_with_the_shipped_defaults(fake, make_se
     # Nothing about the permission passes is set: PERMISSION_SYNC_MINUTES and the budget are the shipped ones.
     assert settings.permissions_enabled
     ingest_space(Components(settings), "HR")  # the first ingest; after it nobody starts anything
-    payroll, bonus, canteen = (next(p for p in fake.pages.values() if p.title == t) for t in PAGES)
 
     with WorkerThread(create_worker_app(settings)) as worker:
         api_settings = settings.model_copy(update={"worker_url": worker.url})
         with ServerThread(create_app(api_settings)) as one, ServerThread(create_app(api_settings)) as two:
             replicas = [httpx.Client(base_url=s.url, timeout=60) for s in (one, two)]
             for api in replicas:
-                for title, question in PAGES.items():
+                for title, question in HR_QUESTIONS.items():
                     assert title in titles(api, question), (title, "readable before the changes")
 
-            fake.set_read_restriction(bonus.id, groups=["managers"])  # a restriction added
-            fake.remove_from_group("finance", "carol")  # a user removed from a group
-            fake.delete_page(canteen.id)  # a page deleted
+            revoke_for_carol(fake, pages)
             changed = time.monotonic()
             enforced: dict[tuple[int, str], float] = {}
-            while len(enforced) < len(replicas) * len(PAGES) and time.monotonic() - changed < GOAL_S + 15:
+            while len(enforced) < len(replicas) * len(HR_QUESTIONS) and time.monotonic() - changed < GOAL_S + 15:
                 for i, api in enumerate(replicas):
-                    for title, question in PAGES.items():
+                    for title, question in HR_QUESTIONS.items():
                         if (i, title) not in enforced and title not in titles(api, question):
                             enforced[(i, title)] = time.monotonic() - changed
                 time.sleep(0.5)
             late = {key: round(s, 1) for key, s in enforced.items() if s > GOAL_S}
-            missing = [(i, t) for i in range(len(replicas)) for t in PAGES if (i, t) not in enforced]
+            missing = [(i, t) for i in range(len(replicas)) for t in HR_QUESTIONS if (i, t) not in enforced]
             assert not missing and not late, f"still served: {missing}; enforced late: {late}"
 
     store = Components(settings).store()
-    left = store.collection.get(where={keys.PAGE_ID: canteen.id}, include=[])["ids"]
+    left = store.collection.get(where={keys.PAGE_ID: pages["Canteen"].id}, include=[])["ids"]
     assert left == [], "the deleted page's chunks are removed by the pass, not left until the next sync"
-    assert payroll.id in store.collection.get(where={keys.PAGE_ID: payroll.id}, include=["metadatas"])["ids"][0]
+    assert store.collection.get(where={keys.PAGE_ID: pages["Payroll"].id}, include=[])["ids"], "restricted ≠ deleted"
