@@ -4,8 +4,10 @@ Restrictions, space permissions and group memberships bump no page version, so o
 pass sees them. The watch runs one pass over every space of CONFLUENCE_SPACES, then waits
 PERMISSION_SYNC_MINUTES, and longer when the pass cost more Confluence requests than
 PERMISSION_BUDGET_PER_MINUTE allows: the pass is sized to the budget, whatever the space's size.
-A signal (an audit-log record, a webhook) cuts the wait short for the spaces it names (all when it
-names none), within the same budget. A pass also deletes the chunks of pages that left the listing.
+A signal cuts the wait short for the spaces it names (all when it names none), within the same
+budget: a record of Confluence's audit log, polled every PERMISSION_AUDIT_SECONDS when the account
+may read it (PERMISSION_AUDIT=auto; a 401/403 turns the poll off quietly), or a Data Center webhook
+(worker/webhooks.py). A pass also deletes the chunks of pages that left the listing.
 Passes take the index's writer lock, so they never interleave with a sync of the same index.
 """
 
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from confluence_rag.container import Components
 from confluence_rag.ingestion.source import SourceError
 from confluence_rag.ingestion.sync import sync_permissions
+from confluence_rag.sources.confluence import ConfluenceClient, ConfluenceError
+from confluence_rag.sources.confluence_audit import AuditError, AuditFeed, AuditUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,9 @@ class PassRecord:
 class WatchState:
     passes: int = 0
     requests: int = 0  # Confluence requests spent by passes since the start
+    audit: str = "off"  # off | polling | unavailable (the account may not read the audit log)
+    audit_requests: int = 0
+    signals: int = 0
     last: dict[str, PassRecord] = field(default_factory=dict)
 
 
@@ -66,6 +73,8 @@ class AccessWatch:
         if not self.enabled:
             return
         self._threads = [threading.Thread(target=self._run, name="access-watch", daemon=True)]
+        if self.settings.permission_audit == "auto":
+            self._threads.append(threading.Thread(target=self._poll_audit, name="access-audit", daemon=True))
         for thread in self._threads:
             thread.start()
 
@@ -78,7 +87,8 @@ class AccessWatch:
         wanted = set(self.settings.confluence_spaces) if not spaces else spaces & set(self.settings.confluence_spaces)
         if not wanted:
             return
-        log.info("access change signalled (%s): permission pass of %s", why, sorted(wanted))
+        log.info("access change signalled (%r): permission pass of %s", why, sorted(wanted))
+        self.state.signals += 1
         with self._lock:
             self._pending |= wanted
         self._wake.set()
@@ -135,3 +145,36 @@ class AccessWatch:
                 record.duration_s,
             )
         return requests
+
+    def _poll_audit(self) -> None:
+        """Poll the audit log; each access-relevant record signals the spaces it names."""
+        try:
+            client = ConfluenceClient(self.settings, self.components.request_budget)
+            # Records name spaces by name (Cloud) or by name and id (DC), never by key.
+            names = {key: {key} for key in self.settings.confluence_spaces}
+            for key in names:
+                space = client.get_space(key)
+                names[key] |= {str(v) for v in (space.get("name"), space.get("id")) if v}
+        except (ConfluenceError, OSError) as exc:
+            log.info("audit log not polled (%s): the scheduled permission pass alone keeps access current", exc)
+            return
+        feed = AuditFeed(client, self.settings.permission_audit_match)
+        self.state.audit = "polling"
+        while not self._stop.wait(self.settings.permission_audit_seconds):
+            before = client.adapter.sent
+            try:
+                changes = feed.poll()
+            except AuditUnavailable as exc:
+                self.state.audit = "unavailable"
+                log.info("audit log unreadable (%s): the scheduled permission pass alone keeps access current", exc)
+                return
+            except AuditError as exc:
+                log.warning("audit log poll failed: %s", exc)
+                changes = []
+            finally:
+                self.state.audit_requests += client.adapter.sent - before
+            for change in changes:
+                named = {key for key, known in names.items() if known & change.spaces}
+                if change.spaces and not named:
+                    continue  # another space's change
+                self.signal(named or None, f"audit log: {change.what}")

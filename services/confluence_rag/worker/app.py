@@ -1,4 +1,5 @@
-"""The ingest worker: a scheduler for periodic syncs plus a small internal control API.
+"""The ingest worker: a scheduler for periodic syncs, the permission watch (access_watch.py), a small
+internal control API, and the Confluence webhook endpoint (webhooks.py).
 
 Not exposed by nginx; the query API forwards /api/ingest/* here (WORKER_URL).
 """
@@ -22,6 +23,7 @@ from confluence_rag.web.limits import install_body_limit
 from confluence_rag.worker.access_watch import AccessWatch
 from confluence_rag.worker.jobs import Job, JobConflict, JobManager
 from confluence_rag.worker.jobs_api import JobList, JobOut, LocalJobs, jobs_router
+from confluence_rag.worker.webhooks import webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ def create_worker_app(settings: Settings) -> FastAPI:
     install_security_headers(app)
     local = LocalJobs(jobs)
     app.include_router(jobs_router(lambda: local, dependencies=admin, guarded=(401, 403)))
+    app.include_router(webhooks_router(settings, watch))  # signed by Confluence, not by ADMIN_TOKEN
 
     @app.get("/health", summary="Liveness")
     async def health() -> dict[str, str]:
