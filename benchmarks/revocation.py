@@ -41,8 +41,16 @@ SPACE = "REV"
 USER = "victim"
 PAGE_SIZE = 50  # CONFLUENCE_PAGE_BATCH: results per listing request
 BIG_SPACE = 50_000
-ASSUMED_REAL_REQUEST_S = 0.5  # a remote Confluence answering an expanded search (research: "~1 s" unverified)
+# A remote Confluence answering an expanded search: the research's assumption of 5-10 sustained
+# requests/s (its §3.5; Cloud token limits are unpublished), at the slow end.
+ASSUMED_REAL_REQUEST_S = 0.2
+GOAL_BIG_S = 15 * 60
 KINDS = ("restriction", "membership", "delete")
+
+
+def codeword(n: int) -> str:
+    """A word only page n holds (letters only: the analyzer splits digits from letters)."""
+    return "zq" + "".join(chr(ord("a") + int(d)) for d in str(n)) + "vx"
 
 
 def build_space(fake: FakeConfluence, pages: int, groups: int) -> list[str]:
@@ -54,7 +62,7 @@ def build_space(fake: FakeConfluence, pages: int, groups: int) -> list[str]:
     fake.set_space_permissions(SPACE, groups=["staff"], anonymous=False)
     ids = []
     for n in range(pages):
-        page = fake.add_page(SPACE, f"Page {n:05d}", f"<p>Note {n}: the codeword is zq{n}x. Routine text.</p>")
+        page = fake.add_page(SPACE, f"Page {n:05d}", f"<p>Note {n}: the codeword is {codeword(n)}. Routine text.</p>")
         if n < groups:
             fake.add_group(f"team{n}", [USER])
             fake.set_read_restriction(page.id, groups=[f"team{n}"])
@@ -70,9 +78,9 @@ def serve(app) -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{port}"
 
 
-def served(api: httpx.Client, n: int) -> bool:
-    body = {"query": f"zq{n}x"}
-    results = api.post("/api/search", json=body, headers={"X-Forwarded-User": USER}).json()["results"]
+def served(api: httpx.Client, user: str, n: int) -> bool:
+    body = {"query": codeword(n)}
+    results = api.post("/api/search", json=body, headers={"X-Forwarded-User": user}).json()["results"]
     return any(r["title"] == f"Page {n:05d}" for r in results)
 
 
@@ -110,6 +118,7 @@ def run(args: argparse.Namespace) -> dict:
     # A replica that runs no jobs (WORKER_URL set): the watch below plays the worker.
     server, url = serve(create_app(settings.model_copy(update={"worker_url": "http://127.0.0.1:9"})))
     api = httpx.Client(base_url=url, timeout=60)
+    user = fake.users[USER].account_id  # Cloud principals are account ids
     watch = AccessWatch(components, threading.Lock())
     watch.start()
     while watch.state.passes < 1:
@@ -122,11 +131,11 @@ def run(args: argparse.Namespace) -> dict:
     for i in range(args.revocations):
         kind = KINDS[i % len(KINDS)]
         n = i if kind == "membership" else candidates.pop()
-        assert served(api, n), f"page {n} not found before its revocation"
+        assert served(api, user, n), f"page {n} not found before its revocation"
         time.sleep(rng.uniform(0, cycle_s))  # a random moment in the pass cycle
         revoke(fake, kind, n, ids[n])
         at = time.monotonic()
-        while served(api, n):
+        while served(api, user, n):
             time.sleep(0.1)
             if time.monotonic() - at > args.timeout:
                 break
@@ -138,7 +147,7 @@ def run(args: argparse.Namespace) -> dict:
     server.should_exit = True
     fake.stop()
 
-    search = components_search_cost(components, args.pages)
+    search = components_search_cost(components, args.pages, user)
     records = list(watch.state.last.values())
     per_pass = watch.state.requests / max(1, watch.state.passes)
     seconds_per_request = statistics.mean(r.duration_s / r.requests for r in records if r.requests)
@@ -172,18 +181,18 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
-def components_search_cost(components: Components, pages: int) -> dict:
+def components_search_cost(components: Components, pages: int, user: str) -> dict:
     """What the last check of each result (point 9) costs a search: the generation read plus one read
     of the chosen chunks, timed over searches as a reader of the space."""
     from confluence_rag.auth.identity import Identity
     from confluence_rag.retrieval.search import SearchService
 
     search = SearchService(components)
-    who = Identity(user=USER, groups=frozenset(), is_admin=False)
+    who = Identity(user=user, groups=frozenset(), is_admin=False)
     fetch, total = [], []
     for n in range(min(pages, 40)):
         start = time.perf_counter()
-        search.search(f"zq{n}x note", identity=who)
+        search.search(f"{codeword(n)} note", identity=who)
         total.append((time.perf_counter() - start) * 1000)
         fetch.append(search.last_timings.get("fetch_ms", 0.0))
     return {"check_ms_p50": statistics.median(fetch), "search_ms_p50": statistics.median(total)}
@@ -195,7 +204,10 @@ def big_space(pages: int, per_pass: float, settings: Settings) -> dict:
     requests = math.ceil(BIG_SPACE / PAGE_SIZE) + fixed
     pass_s = requests * ASSUMED_REAL_REQUEST_S
     cycle_s = max(settings.permission_sync_minutes * 60, requests * 60 / settings.permission_budget_per_minute, pass_s)
+    # The least budget that keeps the p95 below the goal: 0.95 · requests / budget + pass ≤ goal.
+    least_budget = 0.95 * requests * 60 / max(1.0, GOAL_BIG_S - pass_s)
     return {
+        "least_budget_per_minute": least_budget,
         "requests_per_pass": requests,
         "assumed_seconds_per_request": ASSUMED_REAL_REQUEST_S,
         "pass_s": pass_s,
@@ -243,6 +255,8 @@ def report(result: dict) -> str:
             f"apart ({big['requests_per_minute']:.0f} requests/min).",
             f"- Revocation latency without a signal, p95: {big['latency_p95_s'] / 60:.1f} min (goal ≤ 15 min). "
             "An audit-log record or a webhook starts the next pass at once, within the budget wait.",
+            f"- The least PERMISSION_BUDGET_PER_MINUTE for the 15-minute goal: {big['least_budget_per_minute']:.0f} "
+            "requests/min.",
             "",
         ]
     )
