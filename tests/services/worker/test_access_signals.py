@@ -164,3 +164,29 @@ def test_webhooks_are_refused_without_a_secret(make_settings, fake_confluence):
 
 def worker_passes(worker: WorkerThread) -> int:
     return worker.server.config.app.state.access_watch.state.passes
+
+
+def test_passes_are_paced_on_the_request_budget(make_settings, chroma_server, fake_confluence):
+    """A pass that cost R requests is followed by the next one R / budget minutes later at the earliest,
+    however short PERMISSION_SYNC_MINUTES is: the request rate stays within the budget."""
+    budget = 60.0  # requests per minute: one per second
+    settings = make_settings(
+        **confluence_settings(fake_confluence),
+        confluence_spaces=["ENG"],
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server.port,
+        permission_sync_minutes=0.001,  # a pass every 60 ms, were it not for the budget
+        permission_budget_per_minute=budget,
+        permission_audit="off",
+    )
+    components = Components(settings)
+    components.embedder  # loaded before, as the worker does at its start  # noqa: B018
+    watch = AccessWatch(components, threading.Lock())
+    start = time.monotonic()
+    watch.start()
+    time.sleep(8)
+    watch.stop()
+    elapsed = time.monotonic() - start
+    per_pass = watch.state.requests / watch.state.passes
+    assert per_pass >= 4  # listing, space, grant, group members: the budget has something to pace
+    assert watch.state.requests <= budget * elapsed / 60 + per_pass, (watch.state.passes, per_pass)
