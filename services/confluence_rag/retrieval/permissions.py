@@ -32,6 +32,7 @@ from confluence_rag.components.vector_store import ChunkStore
 from confluence_rag.ingestion.access import (
     SpaceGrant,
     can_read,
+    can_view_space,
     group_principal,
     layers_from_json,
     user_principal,
@@ -148,6 +149,10 @@ class CurrentAccess:
 
     def principals(self, identity: Identity, groups_source: str) -> frozenset[str]:
         return principals_of(identity, groups_source, self._user_groups)
+
+    def may_view(self, principals: frozenset[str], space_key: str) -> bool:
+        grant = self._grants.get(space_key)
+        return grant is not None and can_view_space(principals, grant)
 
     def allows(self, principals: frozenset[str], metadata: dict) -> bool:
         """Atlassian's rule on a chunk's current metadata; unreadable or missing metadata denies."""

@@ -134,9 +134,19 @@ class SearchService:
         return snap.access.principals(identity, self.settings.groups_source)
 
     def spaces(self, identity: Identity = ANONYMOUS) -> list[dict]:
-        """Spaces the identity may read, with the pages and chunks it may read (from the keyword index)."""
-        self.keyword.sync(self.components.store())
-        return self.keyword.spaces(self.principals(identity))
+        """Spaces the identity may read, with the pages and chunks it may read (from the keyword index).
+
+        With permissions, a space the identity may no longer view (its grant as Chroma holds it now)
+        is left out at once; the counts follow the keyword snapshot (a restriction shows in them
+        after its rebuild)."""
+        store = self.components.store()
+        self.keyword.sync(store)
+        spaces = self.keyword.spaces(self.principals(identity))
+        if not self.settings.permissions_enabled:
+            return spaces
+        self.current_access.refresh(store)
+        principals = self.current_access.principals(identity, self.settings.groups_source)
+        return [s for s in spaces if self.current_access.may_view(principals, s["key"])]
 
     def search(
         self,

@@ -42,5 +42,11 @@ def test_revoked_and_deleted_pages_are_not_served_while_the_keyword_snapshot_is_
                 assert search.keyword.snapshot.generation == stale  # still the old snapshot
         # What carol may still read is still found.
         assert [s.title for s in search.search("Welcome to the HR space", identity=CAROL)][:1] == ["HR Home"]
+
+        fake.set_space_permissions("HR", groups=["managers"], anonymous=False)  # staff loses the space
+        sync_permissions(components.source("HR"), components.indexer(), "HR")
+        assert search.search("Welcome to the HR space", identity=CAROL) == []
+        assert search.spaces(CAROL) == []  # the space list too, before the snapshot is rebuilt
+        assert search.keyword.snapshot.generation == stale
     finally:
         fake.stop()
