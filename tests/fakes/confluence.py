@@ -36,6 +36,16 @@
   Faults: CONFCLOUD-77618 (404 on `ancestors.restrictions` expand over a draft/trashed ancestor,
   Cloud), DC 9.1 500 on space permissions when `service_admin` is False, JSON-RPC 401
   (`rpc_enabled=False`) or WebSudo HTML (`rpc_websudo=True`).
+  Change signals (shared/research/confluence_changes_and_comments.md §1-2, §7): every access change
+  made through the helpers (`set_read_restriction`, `remove_from_group`, `set_space_permissions`,
+  `delete_page`) is recorded in an audit log, served as Cloud `GET /rest/api/audit` (epoch-ms
+  `startDate`/`endDate`, `start`/`limit`, pages named by title, spaces by name) or DC
+  `GET /rest/auditing/1.0/events` (ISO `from`/`to`, `pageCursor`, objects with ids). The parts the
+  research could not confirm are settings: `audit_status` (None: readable; 401/403: the account is
+  no admin, 400: Cloud Free), `audit_delay_s` (a record shows after that long), `audit_events`
+  (category and summary/action per change). DC webhooks (`add_webhook(url, secret)`) are posted,
+  signed `X-Hub-Signature: sha256=<hex>` (`webhook_signature_prefix`), for restriction, space
+  permission and delete changes (no membership event exists).
   `can_read(username, page_id)` is the oracle: Atlassian's rule computed from the fake's own data.
   The `restricted` flag still means "hidden from the service account" (404, never listed).
 Run standalone: `python -m tests.fakes.confluence --port 8090 --space DEMO` (for manual tests).
@@ -44,6 +54,8 @@ Run standalone: `python -m tests.fakes.confluence --port 8090 --space DEMO` (for
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -53,6 +65,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, quote_plus, unquote, urlencode, urlparse
 from zoneinfo import ZoneInfo
+
+import httpx
 
 from tests.fakes.cql import CqlError, compile_cql
 from tests.fakes.http import FakeServer
@@ -110,6 +124,39 @@ class FakeAttachment:
     version: int = 1
     when: datetime = field(default_factory=lambda: datetime.now(UTC))
     position: int = 0
+
+
+# change → (category, summary or action) as each deployment's audit log names it; the exact strings
+# are not confirmed (research §7): a test may replace them through `FakeConfluence.audit_events`.
+AUDIT_EVENTS = {
+    "cloud": {
+        "restriction": ("Permissions", "Content restriction added"),
+        "membership": ("Users and groups", "User removed from group"),
+        "space": ("Permissions", "Space permission removed"),
+        "delete": ("Content management", "Page trashed"),
+    },
+    "dc": {
+        "restriction": ("Pages and blogs", "Content restriction added"),
+        "membership": ("User management", "User removed from group"),
+        "space": ("Permissions", "Space permission removed"),
+        "delete": ("Pages and blogs", "Page trashed"),
+    },
+}
+WEBHOOK_EVENTS = {
+    "restriction": "content_permissions_updated",
+    "space": "space_permissions_updated",
+    "delete": "page_removed",
+}
+
+
+@dataclass
+class AuditRecord:
+    at: float  # time.time() of the change
+    change: str  # a key of AUDIT_EVENTS
+    space: str = ""
+    page: FakePage | None = None
+    group: str = ""
+    user: str = ""
 
 
 @dataclass
@@ -187,6 +234,87 @@ class FakeConfluence(FakeServer):
         self.v1_space_gone = False  # Cloud v1 /rest/api/space/{key}: 410 GoneException
         self.v2_page_cap = 250  # Cloud v2: server-side cap on `limit` (default 25)
         self.v2_viewer_classes: list[str] = []  # Cloud v2: access classes the viewer role is also assigned to
+        # --- change signals
+        self.audit: list[AuditRecord] = []
+        self.audit_status: int | None = None  # None: the account reads the audit log; else this status
+        self.audit_delay_s = 0.0
+        self.audit_events = {kind: dict(events) for kind, events in AUDIT_EVENTS.items()}
+        self.webhooks: list[tuple[str, str]] = []  # (url, secret), DC only
+        self.webhook_signature_prefix = "sha256="
+        self.webhook_deliveries: list[int] = []  # status of each post
+
+    # --- change signals -------------------------------------------------------------------------
+    def record_change(self, change: str, space: str = "", page: FakePage | None = None, **who: str) -> None:
+        self.audit.append(AuditRecord(time.time(), change, space, page, **who))
+        event = WEBHOOK_EVENTS.get(change)
+        if event and self.webhooks and not self.cloud:
+            body = {"timestamp": int(time.time() * 1000), "event": event, "userKey": "8a7f808a" + "0" * 24}
+            if page is not None:
+                body["page"] = {"id": int(page.id) if page.id.isdigit() else page.id}
+            threading.Thread(target=self._post_webhooks, args=(json.dumps(body).encode(),), daemon=True).start()
+
+    def add_webhook(self, url: str, secret: str) -> None:
+        self.webhooks.append((url, secret))
+
+    def _post_webhooks(self, body: bytes) -> None:
+        for url, secret in self.webhooks:
+            signature = self.webhook_signature_prefix + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            try:
+                response = httpx.post(
+                    url,
+                    content=body,
+                    headers={"Content-Type": "application/json", "X-Hub-Signature": signature},
+                    timeout=5,
+                )
+                self.webhook_deliveries.append(response.status_code)
+            except httpx.HTTPError:
+                self.webhook_deliveries.append(0)  # best effort, like Confluence (no retry confirmed)
+
+    def audit_json(self, record: AuditRecord) -> dict:
+        """One record in the deployment's shape (research §1.1 Cloud, §1.3 DC)."""
+        category, summary = self.audit_events["cloud" if self.cloud else "dc"][record.change]
+        space_name = self.spaces.get(record.space, record.space)
+        if self.cloud:
+            associated = [{"name": record.user, "objectType": "User"}] if record.user else []
+            if record.page is not None:
+                associated.append({"name": record.page.title, "objectType": "Page"})
+            if record.space:
+                associated.append({"name": space_name, "objectType": "Space"})
+            affected = {"name": record.group, "objectType": "Group"} if record.group else {"name": "", "objectType": ""}
+            return {
+                "author": {"type": "user", "displayName": "Admin", "accountId": "admin"},
+                "remoteAddress": "198.51.100.42",
+                "creationDate": int(record.at * 1000),
+                "summary": summary,
+                "description": "",
+                "category": category,
+                "sysAdmin": False,
+                "superAdmin": False,
+                "affectedObject": affected,
+                "changedValues": [],
+                "associatedObjects": associated,
+            }
+        objects = []
+        if record.page is not None:
+            objects.append({"name": record.page.title, "type": "Page", "id": record.page.id})
+        if record.space:
+            objects.append({"name": space_name, "type": "Space", "id": str(self.space_id(record.space))})
+        if record.group:
+            objects.append({"name": record.group, "type": "Group"})
+        if record.user:
+            objects.append({"name": record.user, "type": "User"})
+        stamp = datetime.fromtimestamp(record.at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        return {
+            "timestamp": stamp,
+            "type": {"category": category, "action": summary},
+            "affectedObjects": objects,
+            "changedValues": [],
+            "author": {"displayName": "Admin"},
+        }
+
+    def audit_window(self, start: float, end: float) -> list[AuditRecord]:
+        shown_until = time.time() - self.audit_delay_s
+        return [r for r in self.audit if start <= r.at <= min(end, shown_until)]
 
     # --- content ------------------------------------------------------------------------------
     def add_space(self, key: str, name: str | None = None) -> None:
@@ -214,15 +342,22 @@ class FakeConfluence(FakeServer):
         self.groups[name] = group
         return group
 
+    def remove_from_group(self, group: str, username: str) -> None:
+        """Take a user out of a group (no page changes; only the audit log records it)."""
+        self.groups[group].members.discard(username)
+        self.record_change("membership", group=group, user=username)
+
     def set_space_permissions(
         self, key: str, *, users: list[str] = (), groups: list[str] = (), anonymous: bool = False
     ) -> None:
         self.space_perms[key] = SpacePerms(set(users), set(groups), anonymous)
+        self.record_change("space", key)
 
     def set_read_restriction(self, page_id: str, *, users: list[str] = (), groups: list[str] = ()) -> None:
         """Replace the page's own read restriction (empty = none). Like Confluence, no version bump."""
         page = self.pages[page_id]
         page.read_users, page.read_groups = list(users), list(groups)
+        self.record_change("restriction", page.space, page)
 
     # --- the oracle: Atlassian's rule on the fake's data -------------------------------------
     def groups_of(self, username: str) -> set[str]:
@@ -295,7 +430,8 @@ class FakeConfluence(FakeServer):
         return page
 
     def delete_page(self, page_id: str) -> None:
-        self.pages.pop(page_id)
+        page = self.pages.pop(page_id)
+        self.record_change("delete", page.space, page)
 
     def move_page(self, page_id: str, *, space: str | None = None, parent: str | None = None) -> None:
         page = self.pages[page_id]
@@ -855,6 +991,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._search(q)
         elif self._comment_route(path, q):
             pass
+        elif (path == "/rest/api/audit" and fake.cloud) or (path == "/rest/auditing/1.0/events" and not fake.cloud):
+            self._audit(q)
         elif m := re.fullmatch(r"/download/attachments/([^/]+)/(.+)", path):
             att = next(
                 (a for a in fake.attachments.values() if a.page_id == m.group(1) and quote(a.title) == m.group(2)),
@@ -866,6 +1004,32 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, att.data, content_type=att.media_type)
         else:
             self._error(404, f"no route {path}")
+
+    # --- audit log ----------------------------------------------------------------------------------
+    def _audit(self, q: dict) -> None:
+        fake = self.owner
+        if fake.audit_status == 400 and fake.cloud:
+            self._error(400, "Cannot make this request because you are on Free edition. Please upgrade.")
+            return
+        if fake.audit_status is not None:
+            self._error(fake.audit_status, "Current user not permitted to view the audit log")
+            return
+        if fake.cloud:
+            start_ms, end_ms = int(q.get("startDate") or 0), int(q.get("endDate") or 2**62)
+            records = fake.audit_window(start_ms / 1000, end_ms / 1000)
+            offset, limit = int(q.get("start") or 0), min(int(q.get("limit") or 1000), 1000)
+            window = [fake.audit_json(r) for r in records[offset : offset + limit]]
+            body = {"results": window, "start": offset, "limit": limit, "size": len(window), "_links": {}}
+            self._send(200, body)
+            return
+        start = datetime.fromisoformat(q["from"].replace("Z", "+00:00")).timestamp() if q.get("from") else 0.0
+        end = datetime.fromisoformat(q["to"].replace("Z", "+00:00")).timestamp() if q.get("to") else 2.0**40
+        records = list(reversed(fake.audit_window(start, end)))  # DC: newest first
+        offset, limit = int(q.get("pageCursor") or 0), min(int(q.get("limit") or 200), 100000)
+        window = [fake.audit_json(r) for r in records[offset : offset + limit]]
+        last = offset + limit >= len(records)
+        paging = {"lastPage": last, "nextPageCursor": None if last else str(offset + limit), "size": len(window)}
+        self._send(200, {"entities": window, "pagingInfo": paging})
 
     # --- permissions ------------------------------------------------------------------------------
     def _v2_spaces(self, path: str, q: dict) -> None:
@@ -1346,6 +1510,44 @@ WORDS = [
     "customer",
     "contract",
 ]
+
+
+# One question per page of `hr_space`, answered only by that page.
+HR_QUESTIONS = {
+    "Payroll": "When is the payroll paid?",
+    "Bonus scheme": "How is the yearly bonus computed?",
+    "Canteen": "What does the canteen serve on Fridays?",
+}
+
+
+def hr_space(fake: FakeConfluence, key: str = "HR") -> dict[str, FakePage]:
+    """A restricted space for revocation tests: staff may view it; Payroll is restricted to finance
+    (carol), Bonus scheme and Canteen are open to staff (carol, erin); erin is a manager."""
+    fake.add_group("finance", ["carol"])
+    fake.add_group("staff", ["carol", "erin"])
+    fake.add_group("managers", ["erin"])
+    fake.add_space(key, "Human resources")
+    fake.set_space_permissions(key, groups=["staff"], anonymous=False)
+    home = fake.add_page(key, "HR Home", "<p>Welcome to the HR space.</p>")
+    pages = {
+        "Payroll": fake.add_page(
+            key, "Payroll", "<p>The payroll is paid on the 25th by bank transfer.</p>", parent=home.id
+        ),
+        "Bonus scheme": fake.add_page(
+            key, "Bonus scheme", "<p>The yearly bonus is computed from the objectives met.</p>", parent=home.id
+        ),
+        "Canteen": fake.add_page(key, "Canteen", "<p>The canteen serves fish on Fridays.</p>", parent=home.id),
+    }
+    fake.set_read_restriction(pages["Payroll"].id, groups=["finance"])
+    return pages
+
+
+def revoke_for_carol(fake: FakeConfluence, pages: dict[str, FakePage]) -> None:
+    """The three revocations of the issue, all hitting carol: a restriction added (Bonus scheme), carol
+    removed from a group (finance: Payroll), a page deleted (Canteen)."""
+    fake.set_read_restriction(pages["Bonus scheme"].id, groups=["managers"])
+    fake.remove_from_group("finance", "carol")
+    fake.delete_page(pages["Canteen"].id)
 
 
 def generated_space(fake: FakeConfluence, key: str, pages: int) -> None:

@@ -55,7 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.components.embedder  # load the model before serving  # noqa: B018
         if settings.demo_content:
             _load_demo(services)
+        if services.watch:  # embedded mode reading a real Confluence: nobody else keeps access current
+            services.watch.start()
         yield
+        if services.watch:
+            services.watch.stop()
         if services.jobs:
             services.jobs.shutdown()
 

@@ -12,6 +12,7 @@ from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import Settings
+from confluence_rag.worker.access_watch import AccessWatch
 from confluence_rag.worker.jobs import JobManager
 
 
@@ -22,13 +23,15 @@ class Services:
     search: SearchService
     chat: ChatService
     jobs: JobManager | None  # in-process jobs when no WORKER_URL (embedded mode)
+    watch: AccessWatch | None  # the scheduled permission pass, where the jobs run
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         components = Components(settings)
         search = SearchService(components)
         jobs = None if settings.worker_url else JobManager(components, settings.state_dir)
-        return cls(settings, components, search, ChatService(components, search), jobs)
+        watch = AccessWatch(components, jobs.writer_lock) if jobs else None
+        return cls(settings, components, search, ChatService(components, search), jobs, watch)
 
     def filters(
         self, spaces: list[str] | None, labels: list[str] | None, identity: Identity = ANONYMOUS

@@ -53,11 +53,17 @@ def access_metadata(space_key: str, layers: Layers) -> dict[str, str]:
 class AccessUpdate:
     chunks_updated: int = 0
     pages_updated: int = 0
+    pages_deleted: int = 0
     tables_changed: bool = False
 
 
-def apply_access(store: ChunkStore, access: SpaceAccess) -> AccessUpdate:
-    """Bring every chunk of the space to the access the pass computed; store the tables; bump once."""
+def apply_access(store: ChunkStore, access: SpaceAccess, *, delete_missing: bool = False) -> AccessUpdate:
+    """Bring every chunk of the space to the access the pass computed; store the tables; bump once.
+
+    With `delete_missing` (the scheduled pass, whose listing is the whole scope now), the chunks of
+    pages the listing no longer holds (deleted, trashed, moved out of scope) are deleted, not just
+    denied: an attachment stays while its page is listed. A sync's own pass leaves that to the sync
+    (its listing was read before pages it has just added)."""
     result = AccessUpdate()
     ids: list[str] = []
     metas: list[dict] = []
@@ -74,10 +80,16 @@ def apply_access(store: ChunkStore, access: SpaceAccess) -> AccessUpdate:
     changed_ids: list[str] = []
     changed_metas: list[dict] = []
     pages: set[str] = set()
+    gone_ids: list[str] = []
+    gone_pages: set[str] = set()
     for chunk_id, meta in zip(ids, metas, strict=True):
-        wanted = access_metadata(
-            access.space_key, access.layers_for(str(meta.get(keys.PAGE_ID, "")), str(meta.get(keys.PARENT_ID) or ""))
-        )
+        page_id, parent_id = str(meta.get(keys.PAGE_ID, "")), str(meta.get(keys.PARENT_ID) or "")
+        # An empty listing deletes nothing (a Confluence hiccup must not empty the index; the pages stay denied).
+        if delete_missing and access.pages and page_id not in access.pages and parent_id not in access.pages:
+            gone_ids.append(chunk_id)
+            gone_pages.add(page_id)
+            continue
+        wanted = access_metadata(access.space_key, access.layers_for(page_id, parent_id))
         if (
             meta.get(keys.ACCESS_KEY) == wanted[keys.ACCESS_KEY]
             and meta.get(keys.ACCESS_LAYERS) == wanted[keys.ACCESS_LAYERS]
@@ -96,10 +108,12 @@ def apply_access(store: ChunkStore, access: SpaceAccess) -> AccessUpdate:
         store.collection.update(
             ids=changed_ids[start : start + UPDATE_BATCH], metadatas=changed_metas[start : start + UPDATE_BATCH]
         )
-    result.chunks_updated, result.pages_updated = len(changed_ids), len(pages)
+    for start in range(0, len(gone_ids), UPDATE_BATCH):
+        store.collection.delete(ids=gone_ids[start : start + UPDATE_BATCH])
+    result.chunks_updated, result.pages_updated, result.pages_deleted = len(changed_ids), len(pages), len(gone_pages)
     result.tables_changed = save_tables(store, access)
     save_trail(store, access)
-    if changed_ids or result.tables_changed:
+    if changed_ids or gone_ids or result.tables_changed:
         store.bump_generation()
     return result
 

@@ -34,6 +34,10 @@ class PageSource(ABC):
         """Items the running full fetch is expected to yield, when the source can tell (progress only)."""
         return None
 
+    def requests_made(self) -> int:
+        """Requests this source sent so far (the permission passes are paced on them; 0: free source)."""
+        return 0
+
     @abstractmethod
     def check_space(self, space_key: str) -> None:
         """Raise SourceError (with what happened: unreachable, refused, not found) unless the space can be read."""

@@ -193,20 +193,22 @@ def sync_space(
     return plan.mode, stats
 
 
-def record_access(stats: SyncStats, indexer: Indexer, access: SpaceAccess) -> None:
+def record_access(stats: SyncStats, indexer: Indexer, access: SpaceAccess, *, delete_missing: bool = False) -> None:
     """The permission pass over the whole space, its outcome on the run's stats."""
     with PERMISSION_PASS_SECONDS.labels("apply").time():
-        update = apply_access(indexer.store, access)
+        update = apply_access(indexer.store, access, delete_missing=delete_missing)
     PERMISSION_PROBLEMS.inc(len(access.problems))
     stats.access_pages_updated = update.pages_updated
+    stats.pages_deleted += update.pages_deleted
     stats.access_problems = list(access.problems)
 
 
 def sync_permissions(source: PageSource, indexer: Indexer, space_key: str) -> SyncStats:
-    """The scheduled permission pass alone: recompute a space's access, embed nothing."""
+    """The scheduled permission pass alone: recompute a space's access, embed nothing, and delete the
+    chunks of pages that left the listing (deleted in Confluence: gone now, not at the next sync)."""
     source.check_space(space_key)
     stats = SyncStats(mode="permissions")
     access = source.access(space_key)
     stats.pages_seen = len(access.pages)
-    record_access(stats, indexer, access)
+    record_access(stats, indexer, access, delete_missing=True)
     return stats

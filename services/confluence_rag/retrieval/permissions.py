@@ -12,6 +12,10 @@ vector, cached per (principals, index generation). From it:
   query holds fewer than the wanted number of readable chunks, gets `where access_key $in [readable
   keys]`. Either way the vector candidates are the best readable ones: the cut comes after the filter;
 - the space list and its counts come from the readable chunks only.
+All of that uses the replica's keyword snapshot, which is rebuilt in the background after a change.
+So that a revocation never waits for a rebuild, `CurrentAccess` checks each final result against the
+access Chroma holds now (the chunk's own metadata, the space grants and group members re-read when
+the generation moved) just before it is returned: a grant may lag by one rebuild, a revocation not.
 A chunk without access metadata (indexed before permissions were on, or written while its page's
 access was unknown) has the empty key, which nobody may read.
 """
@@ -25,13 +29,16 @@ import numpy as np
 
 from confluence_rag import index_schema as keys
 from confluence_rag.auth.identity import Identity
+from confluence_rag.components.vector_store import ChunkStore
 from confluence_rag.ingestion.access import (
     SpaceGrant,
     can_read,
+    can_view_space,
     group_principal,
     layers_from_json,
     user_principal,
 )
+from confluence_rag.ingestion.access_index import load_grants, load_groups
 
 CACHE_ENTRIES = 4096
 
@@ -68,23 +75,12 @@ class AccessView:
                 self.key_info.append(info)
             chunk_keys[i] = index[key]
         self.chunk_keys = chunk_keys
-        self.user_groups: dict[str, frozenset[str]] = {}
-        members_of: dict[str, set[str]] = {}
-        for group, members in groups.items():
-            for member in members:
-                members_of.setdefault(member, set()).add(group)
-        self.user_groups = {user: frozenset(found) for user, found in members_of.items()}
+        self.user_groups = groups_by_user(groups)
         self._cache: dict[frozenset[str], Readable] = {}
         self._lock = threading.Lock()
 
     def principals(self, identity: Identity, groups_source: str = "confluence") -> frozenset[str]:
-        """The identity's `u:` and `g:` principals; anonymous (or unmapped) → none."""
-        if identity.user is None:
-            return frozenset()
-        user = user_principal(identity.user)
-        if groups_source == "token":
-            return frozenset({user, *(group_principal(g) for g in identity.groups)})
-        return frozenset({user}) | self.user_groups.get(user, frozenset())
+        return principals_of(identity, groups_source, self.user_groups)
 
     def readable(self, principals: frozenset[str]) -> Readable:
         cached = self._cache.get(principals)
@@ -110,6 +106,65 @@ class AccessView:
                 self._cache.clear()
             self._cache[principals] = result
         return result
+
+
+def groups_by_user(groups: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """u:… → the g:… groups it is a member of (the stored table is group → members)."""
+    members_of: dict[str, set[str]] = {}
+    for group, members in groups.items():
+        for member in members:
+            members_of.setdefault(member, set()).add(group)
+    return {user: frozenset(found) for user, found in members_of.items()}
+
+
+def principals_of(identity: Identity, groups_source: str, user_groups: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The identity's `u:` and `g:` principals; anonymous (or unmapped) → none. With
+    GROUPS_SOURCE=token the groups are the token's (as current as the token); else Confluence's."""
+    if identity.user is None:
+        return frozenset()
+    user = user_principal(identity.user)
+    if groups_source == "token":
+        return frozenset({user, *(group_principal(g) for g in identity.groups)})
+    return frozenset({user}) | user_groups.get(user, frozenset())
+
+
+class CurrentAccess:
+    """The space grants and group members as Chroma holds them now, for the last check of a result.
+
+    Re-read whenever the index generation moved (every writer bumps it after saving the tables), so
+    the check costs one small Chroma read per search, plus two when access changed."""
+
+    def __init__(self) -> None:
+        self._generation: str | None = None
+        self._grants: dict[str, SpaceGrant] = {}
+        self._user_groups: dict[str, frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self, store: ChunkStore) -> None:
+        generation = store.generation()
+        if generation == self._generation:
+            return
+        grants, user_groups = load_grants(store), groups_by_user(load_groups(store))
+        with self._lock:
+            self._generation, self._grants, self._user_groups = generation, grants, user_groups
+
+    def principals(self, identity: Identity, groups_source: str) -> frozenset[str]:
+        return principals_of(identity, groups_source, self._user_groups)
+
+    def may_view(self, principals: frozenset[str], space_key: str) -> bool:
+        grant = self._grants.get(space_key)
+        return grant is not None and can_view_space(principals, grant)
+
+    def allows(self, principals: frozenset[str], metadata: dict) -> bool:
+        """Atlassian's rule on a chunk's current metadata; unreadable or missing metadata denies."""
+        if not metadata.get(keys.ACCESS_KEY):
+            return False
+        try:
+            layers = layers_from_json(metadata[keys.ACCESS_LAYERS])
+        except (KeyError, ValueError, TypeError):
+            return False
+        grant = self._grants.get(str(metadata.get(keys.SPACE_KEY, "")))
+        return grant is not None and can_read(principals, grant, layers)
 
 
 def chroma_access_where(readable: Readable) -> dict | None:

@@ -22,6 +22,7 @@ import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
@@ -32,7 +33,7 @@ from confluence_rag.components.metrics import observe_retrieval
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordIndex
-from confluence_rag.retrieval.permissions import Readable, chroma_access_where
+from confluence_rag.retrieval.permissions import CurrentAccess, Readable, chroma_access_where
 
 SNIPPET_CHARS = 300
 # Vector search with permissions (see `SearchService._vector`): post-filter an oversampled query when
@@ -119,6 +120,7 @@ class SearchService:
         self.components = components
         self.settings = components.settings
         self.keyword = keyword_index or KeywordIndex(refresh_s=self.settings.keyword_refresh_s)
+        self.current_access = CurrentAccess()
         self.last_timings: dict[str, float] = {}
 
     def principals(self, identity: Identity) -> frozenset[str] | None:
@@ -133,9 +135,19 @@ class SearchService:
         return snap.access.principals(identity, self.settings.groups_source)
 
     def spaces(self, identity: Identity = ANONYMOUS) -> list[dict]:
-        """Spaces the identity may read, with the pages and chunks it may read (from the keyword index)."""
-        self.keyword.sync(self.components.store())
-        return self.keyword.spaces(self.principals(identity))
+        """Spaces the identity may read, with the pages and chunks it may read (from the keyword index).
+
+        With permissions, a space the identity may no longer view (its grant as Chroma holds it now)
+        is left out at once; the counts follow the keyword snapshot (a restriction shows in them
+        after its rebuild)."""
+        store = self.components.store()
+        self.keyword.sync(store)
+        spaces = self.keyword.spaces(self.principals(identity))
+        if not self.settings.permissions_enabled:
+            return spaces
+        self.current_access.refresh(store)
+        principals = self.current_access.principals(identity, self.settings.groups_source)
+        return [s for s in spaces if self.current_access.may_view(principals, s["key"])]
 
     def search(
         self,
@@ -197,21 +209,47 @@ class SearchService:
             _fill_text(store, fused[: self.settings.rerank_depth])
             fused = self._rerank(query, fused)
             timings["rerank_ms"] = (time.perf_counter() - start) * 1000
-        if readable is not None:
-            # Already filtered before ranking; this guards against a chunk whose access changed
-            # in Chroma after the snapshot this query used (it is dropped, never shown).
-            fused = [c for c in fused if c.metadata.get(keys.ACCESS_KEY) in readable.key_set]
-        best_per_page: dict[str, _Candidate] = {}
-        for cand in fused:
-            best_per_page.setdefault(_page_of(cand), cand)
-            if len(best_per_page) >= top_k:
-                break
         start = time.perf_counter()
-        chosen = _fill_text(store, list(best_per_page.values()))
+        chosen = self._results(store, fused, top_k, identity)
         timings["fetch_ms"] = (time.perf_counter() - start) * 1000
         self.last_timings = timings
         observe_retrieval(timings)
         return [_source(i + 1, c) for i, c in enumerate(chosen)]
+
+    def _results(self, store, fused: list[_Candidate], top_k: int, identity: Identity) -> list[_Candidate]:
+        """The best chunk of each of the `top_k` best pages, as Chroma holds it now.
+
+        Candidates were ranked on the replica's keyword snapshot, which may predate the last change
+        (its rebuild runs in the background). So each one is read back from Chroma (a deleted chunk
+        is dropped) and, with permissions, checked against the access Chroma holds now: a page
+        whose access was revoked since the snapshot is dropped and the next page takes its place."""
+        allows = None
+        if self.settings.permissions_enabled:
+            self.current_access.refresh(store)
+            principals = self.current_access.principals(identity, self.settings.groups_source)
+            allows = partial(self.current_access.allows, principals)
+        chosen: list[_Candidate] = []
+        done: set[str] = set()  # pages chosen or refused (a page's chunks share its access)
+        remaining = iter(fused)
+        while len(chosen) < top_k:
+            batch: dict[str, _Candidate] = {}  # the next best page's best chunk, for each missing result
+            for cand in remaining:
+                page = _page_of(cand)
+                if page not in done and page not in batch:
+                    batch[page] = cand
+                    if len(chosen) + len(batch) >= top_k:
+                        break
+            if not batch:
+                break
+            fresh = {c.chunk_id: c for c in _read_now(store, list(batch.values()))}
+            for page, cand in batch.items():
+                now = fresh.get(cand.chunk_id)
+                if now is None:
+                    continue  # deleted since it was ranked
+                done.add(page)
+                if allows is None or allows(now.metadata):
+                    chosen.append(now)
+        return chosen
 
     def _vector(
         self, store, embedding: list[float], depth: int, filters: SearchFilters, readable: Readable | None, snap
@@ -297,7 +335,7 @@ def _vector_candidates(store, embedding: list[float], depth: int, where: dict | 
     """The `depth` nearest chunks, read back as ids and distances only (no text, no metadata).
 
     Fusion needs nothing more; the few chunks that end up as results get their text and metadata
-    from `_fill_text`. (Reading 40 documents with metadata per query cost ~17 of 37 ms on 13k chunks.)
+    from `_read_now`. (Reading 40 documents with metadata per query cost ~17 of 37 ms on 13k chunks.)
     """
     got = store.collection.query(query_embeddings=[embedding], n_results=depth, where=where, include=["distances"])
     ids, distances = got["ids"][0], got["distances"][0]
@@ -329,6 +367,19 @@ def _fill_text(store, cands: list[_Candidate]) -> list[_Candidate]:
         if not cand.metadata and cand.chunk_id in found:
             cand.text, cand.metadata = found[cand.chunk_id]
     return [c for c in cands if c.metadata]
+
+
+def _read_now(store, cands: list[_Candidate]) -> list[_Candidate]:
+    """The candidates with their text and metadata as Chroma holds them now (one call); a chunk
+    deleted since it was ranked is dropped."""
+    got = store.collection.get(ids=[c.chunk_id for c in cands], include=["documents", "metadatas"])
+    found = dict(zip(got["ids"], zip(got["documents"], got["metadatas"], strict=True), strict=True))
+    fresh = []
+    for cand in cands:
+        if cand.chunk_id in found:
+            text, meta = found[cand.chunk_id]
+            fresh.append(_Candidate(cand.chunk_id, text or "", meta or {}, cand.score, cand.cosine))
+    return fresh
 
 
 def fuse_scores(

@@ -120,9 +120,11 @@ class BudgetedAdapter(HTTPAdapter):
 
     def __init__(self, budget: RequestBudget | None = None, **kwargs: Any):
         self.budget = budget
+        self.sent = 0  # requests sent (first attempts), for the permission pass's request budget
         super().__init__(**kwargs)
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        self.sent += 1
         if self.budget is not None:
             self.budget.acquire()
         return super().send(request, *args, **kwargs)
@@ -179,9 +181,9 @@ class ConfluenceClient:
             max_retry_after=settings.confluence_max_backoff_s,
             budget=budget,
         )
-        adapter = BudgetedAdapter(budget, max_retries=retry)
-        self.api._session.mount("http://", adapter)
-        self.api._session.mount("https://", adapter)
+        self.adapter = BudgetedAdapter(budget, max_retries=retry)
+        self.api._session.mount("http://", self.adapter)
+        self.api._session.mount("https://", self.adapter)
 
     # --- low level -------------------------------------------------------------------------
     def _get(self, path: str, params: dict | None = None) -> dict:
@@ -552,6 +554,9 @@ class ConfluenceSource(PageSource):
 
     def expected_total(self) -> int | None:
         return self.client.last_total
+
+    def requests_made(self) -> int:
+        return self.client.adapter.sent
 
     def check_space(self, space_key: str) -> None:
         self.client.get_space(space_key)

@@ -1,4 +1,5 @@
-"""The ingest worker: a scheduler for periodic syncs plus a small internal control API.
+"""The ingest worker: a scheduler for periodic syncs, the permission watch (access_watch.py), a small
+internal control API, and the Confluence webhook endpoint (webhooks.py).
 
 Not exposed by nginx; the query API forwards /api/ingest/* here (WORKER_URL).
 """
@@ -19,8 +20,10 @@ from confluence_rag.web.errors import error_responses, install_error_handlers
 from confluence_rag.web.headers import install_security_headers
 from confluence_rag.web.limits import install_body_limit
 from confluence_rag.web.metrics import install_metrics
+from confluence_rag.worker.access_watch import AccessWatch
 from confluence_rag.worker.jobs import Job, JobConflict, JobManager
 from confluence_rag.worker.jobs_api import JobList, JobOut, LocalJobs, jobs_router
+from confluence_rag.worker.webhooks import webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +45,6 @@ def _scheduler(jobs: JobManager, settings: Settings, stop: threading.Event) -> N
         schedule_all(jobs, settings.confluence_spaces)
 
 
-def _permission_scheduler(jobs: JobManager, settings: Settings, stop: threading.Event) -> None:
-    """Restriction, space-permission and group changes bump no page version: re-read them on a clock."""
-    interval = settings.permission_sync_minutes * 60
-    while not stop.wait(interval):
-        log.info("scheduled permission pass of %s", settings.confluence_spaces)
-        schedule_all(jobs, settings.confluence_spaces, kind="permissions")
-
-
 def admin_token_guard(settings: Settings):
     """The control API listens on the compose network: every call needs `Bearer <ADMIN_TOKEN>`."""
     admin_token = AdminToken(settings.admin_token)
@@ -66,6 +61,7 @@ def admin_token_guard(settings: Settings):
 def create_worker_app(settings: Settings) -> FastAPI:
     components = Components(settings)
     jobs = JobManager(components, settings.state_dir)
+    watch = AccessWatch(components, jobs.writer_lock)
     stop = threading.Event()
 
     @asynccontextmanager
@@ -73,10 +69,10 @@ def create_worker_app(settings: Settings) -> FastAPI:
         components.embedder  # load the model before accepting jobs  # noqa: B018
         if settings.sync_interval_minutes > 0 and settings.confluence_spaces:
             threading.Thread(target=_scheduler, args=(jobs, settings, stop), daemon=True).start()
-        if settings.permission_sync_minutes > 0 and settings.confluence_spaces and settings.permissions_enabled:
-            threading.Thread(target=_permission_scheduler, args=(jobs, settings, stop), daemon=True).start()
+        watch.start()
         yield
         stop.set()
+        watch.stop()
         jobs.shutdown()
 
     app = FastAPI(
@@ -89,12 +85,14 @@ def create_worker_app(settings: Settings) -> FastAPI:
     )
     admin = [Depends(admin_token_guard(settings))]
     app.state.jobs = jobs
+    app.state.access_watch = watch
     install_error_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
     install_security_headers(app)
     install_metrics(app, "worker", settings.metrics_token)
     local = LocalJobs(jobs)
     app.include_router(jobs_router(lambda: local, dependencies=admin, guarded=(401, 403)))
+    app.include_router(webhooks_router(settings, watch))  # signed by Confluence, not by ADMIN_TOKEN
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=admin)
     def openapi() -> dict:

@@ -82,6 +82,8 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        # Held by each job and by each scheduled permission pass (access_watch.py): one index writer at a time.
+        self.writer_lock = threading.Lock()
         self._load()
 
     def _load(self) -> None:
@@ -135,10 +137,11 @@ class JobManager:
         with self._lock:
             self._save()
         try:
-            if job.kind == "permissions":
-                stats = permission_pass(self.components, job.space_key)
-            else:
-                stats = ingest_space(self.components, job.space_key, full=job.full, progress=job.update)
+            with self.writer_lock:
+                if job.kind == "permissions":
+                    stats = permission_pass(self.components, job.space_key)
+                else:
+                    stats = ingest_space(self.components, job.space_key, full=job.full, progress=job.update)
             job.update(stats)
             job.status = "succeeded"
         except Exception as exc:  # reported on the job; the worker keeps running

@@ -102,7 +102,7 @@ def client(make_settings, frontend, search):
     settings = make_settings(admin_token=ADMIN, frontend_dir=frontend, max_body_bytes=10_000)
     app = create_app(settings)
     real: Services = app.state.services
-    stand_in = Services(real.settings, real.components, search, ChatService(real.components, search), None)
+    stand_in = Services(real.settings, real.components, search, ChatService(real.components, search), None, None)
     app.dependency_overrides[get_services] = lambda: stand_in
     app.dependency_overrides[job_backend] = StandInJobs
     return TestClient(app)  # no `with`: the lifespan (model loading) does not run

@@ -1,4 +1,5 @@
-"""The worker's permission pass as a job (what PERMISSION_SYNC_MINUTES schedules): no re-embedding."""
+"""The permission pass as a job of kind `permissions` (on demand; the scheduled pass is
+worker/access_watch.py): no re-embedding."""
 
 from __future__ import annotations
 
