@@ -181,11 +181,10 @@ def export_onnx(
 @app.command("db-upgrade")
 def db_upgrade() -> None:
     """Migrate the history database (DATABASE_URL, else SQLite in STATE_DIR) to the newest revision."""
-    from confluence_rag.history.database import build_engine, migrate
+    from confluence_rag.history.database import Database
 
     _logging()
-    settings = get_settings()
-    migrate(build_engine(settings.database, settings.database_timeout_s))
+    Database(get_settings()).ensure_schema()
     typer.echo("history database: up to date")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from confluence_rag.settings import Settings
@@ -23,7 +23,7 @@ from confluence_rag.settings import Settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x7C0_19  # pg_advisory_lock key: one migrating replica at a time
 # What a database that is down, stalled or unreachable raises: the history routes answer 503.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 
 class HistoryUnavailable(Exception):
@@ -32,9 +32,6 @@ class HistoryUnavailable(Exception):
 
 def build_engine(url: str, timeout_s: float) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": timeout_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -96,8 +93,10 @@ class Database:
         with self._lock:
             if not self._migrated:
                 try:
+                    if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+                        Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
                     migrate(self.engine)
-                except DATABASE_ERRORS as exc:
+                except (*DATABASE_ERRORS, OSError) as exc:  # OSError: STATE_DIR not writable
                     raise HistoryUnavailable(type(exc).__name__) from exc
                 self._migrated = True
 
