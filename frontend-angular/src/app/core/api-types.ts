@@ -246,10 +246,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/access/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: why can (or can't) a user read a page */
+        get: operations["explain_api_access_explain_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccessExplanationOut */
+        AccessExplanationOut: {
+            /**
+             * User
+             * @description The Confluence principal asked about; null: anonymous
+             */
+            user: string | null;
+            /** Page Id */
+            page_id: string;
+            /** Title */
+            title: string;
+            /** Space Key */
+            space_key: string;
+            /**
+             * Enforced
+             * @description False: PERMISSIONS=off, every indexed page is readable
+             */
+            enforced: boolean;
+            /**
+             * Groups Source
+             * @enum {string}
+             */
+            groups_source: "confluence" | "token";
+            /**
+             * Principals
+             * @description The user's principals as the product knows them
+             */
+            principals: string[];
+            /** Groups */
+            groups: components["schemas"]["GroupCheckOut"][];
+            space: components["schemas"]["SpaceGrantCheckOut"];
+            /**
+             * Layers
+             * @description Every read restriction on the page and its ancestors, root first
+             */
+            layers: components["schemas"]["LayerCheckOut"][];
+            /**
+             * Layers Read At
+             * @description When the permission pass last read the restrictions
+             */
+            layers_read_at: string | null;
+            /**
+             * Can Read
+             * @description The decision the query API enforces
+             */
+            can_read: boolean;
+            /** Reasons */
+            reasons: string[];
+        };
         /**
          * AnalyticsOut
          * @description Usage over [start, end): operators only.
@@ -459,6 +525,16 @@ export interface components {
              */
             wrong_chunk_ids?: string[];
         };
+        /** GroupCheckOut */
+        GroupCheckOut: {
+            /** Group */
+            group: string;
+            /**
+             * Read At
+             * @description When a permission pass last read the group's members
+             */
+            read_at: string | null;
+        };
         /** HealthOut */
         HealthOut: {
             /**
@@ -556,6 +632,32 @@ export interface components {
             total: components["schemas"]["Percentiles"];
             first_token: components["schemas"]["Percentiles"];
             retrieve: components["schemas"]["Percentiles"];
+        };
+        /** LayerCheckOut */
+        LayerCheckOut: {
+            /**
+             * Content Id
+             * @description The page or ancestor holding the restriction; null: not recorded
+             */
+            content_id: string | null;
+            /** Title */
+            title: string | null;
+            /**
+             * Restricted
+             * @description False: this content has no read restriction
+             */
+            restricted: boolean;
+            /**
+             * Unreadable
+             * @description The restriction could not be read: it denies everyone
+             */
+            unreadable: boolean;
+            /** Principals */
+            principals: string[];
+            /** Matched */
+            matched: string[];
+            /** Passes */
+            passes: boolean;
         };
         /** Me */
         Me: {
@@ -657,8 +759,11 @@ export interface components {
              * @enum {string}
              */
             mode: "llm" | "extractive";
-            /** Chunks */
-            chunks: number;
+            /**
+             * Chunks
+             * @description Chunks in the index, restricted ones included: operators only (ADMIN_TOKEN or ADMIN_GROUPS), null for everyone else
+             */
+            chunks: number | null;
         };
         /** RenameBody */
         RenameBody: {
@@ -715,6 +820,41 @@ export interface components {
             snippet: string;
             /** Text */
             text: string;
+        };
+        /** SpaceGrantCheckOut */
+        SpaceGrantCheckOut: {
+            /** Space Key */
+            space_key: string;
+            /**
+             * Known
+             * @description False: no permission pass stored the space's grant; nobody may read it
+             */
+            known: boolean;
+            /**
+             * Anonymous
+             * @description Anonymous users may view the space
+             */
+            anonymous: boolean;
+            /**
+             * Principals
+             * @description Who may view the space: u:<user> and g:<group>
+             */
+            principals: string[];
+            /**
+             * Matched
+             * @description The user's principals among them
+             */
+            matched: string[];
+            /**
+             * Grants
+             * @description The user may view the space
+             */
+            grants: boolean;
+            /**
+             * Read At
+             * @description When the permission pass last read it from Confluence
+             */
+            read_at: string | null;
         };
         /** SpaceInfo */
         SpaceInfo: {
@@ -1915,6 +2055,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (unknown space, job...) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value in the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    explain_api_access_explain_get: {
+        parameters: {
+            query: {
+                /** @description Confluence page id */
+                page_id: string;
+                /** @description Server/DC username or Cloud accountId; omitted: anonymous */
+                user?: string | null;
+                /** @description GROUPS_SOURCE=token only: the groups the user's token would carry */
+                groups?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessExplanationOut"];
                 };
             };
             /** @description Missing or wrong credentials */
