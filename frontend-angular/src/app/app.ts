@@ -5,6 +5,7 @@ import { UserBadge } from './auth/user-badge';
 import { AuthService } from './core/auth.service';
 import { Chat } from './chat/chat';
 import { ConversationStore } from './core/conversation.store';
+import { HistoryService } from './core/history.service';
 import { I18nService } from './core/i18n.service';
 import { SpacesStore } from './core/spaces.store';
 import { LanguageSwitch } from './shared/language-switch';
@@ -27,6 +28,7 @@ export class App implements OnInit {
   protected readonly auth = inject(AuthService);
   private readonly store = inject(ConversationStore);
   private readonly spaces = inject(SpacesStore);
+  private readonly history = inject(HistoryService);
 
   protected readonly view = signal<View>('chat');
   /** Drawers used at narrow widths (CSS shows both panels inline on wide screens). */
@@ -43,7 +45,9 @@ export class App implements OnInit {
   protected readonly sources = computed(() => this.sourcesMessage()?.sources ?? []);
 
   ngOnInit(): void {
-    if (this.auth.state() === 'ready') void this.spaces.load();
+    if (this.auth.state() !== 'ready') return;
+    void this.spaces.load();
+    void this.history.load();
   }
 
   protected toggleView(): void {

@@ -1,7 +1,15 @@
 import { Injectable } from '@angular/core';
 import { ApiError, detailFromBody, errorFromResponse, isAbortError } from './api-error';
 import { AuthConfig, FetchInterceptor, Me } from './auth.models';
-import { ChatEvent, ChatRequest, IngestJob, SpaceInfo } from './models';
+import {
+  ChatEvent,
+  ChatRequest,
+  ConversationDetail,
+  ConversationSummary,
+  FeedbackBody,
+  IngestJob,
+  SpaceInfo,
+} from './models';
 import { SseParser } from './sse';
 
 /**
@@ -47,6 +55,40 @@ export class ApiService {
   getJob(token: string, id: string): Promise<IngestJob> {
     return this.json<IngestJob>(`/api/ingest/jobs/${encodeURIComponent(id)}`, {
       headers: authHeaders(token),
+    });
+  }
+
+  async listConversations(): Promise<ConversationSummary[]> {
+    const body = await this.json<{ conversations: ConversationSummary[] }>('/api/conversations');
+    return body.conversations ?? [];
+  }
+
+  getConversation(id: string): Promise<ConversationDetail> {
+    return this.json<ConversationDetail>(conversationUrl(id));
+  }
+
+  async renameConversation(id: string, title: string): Promise<void> {
+    await this.send(conversationUrl(id), {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title }),
+    });
+  }
+
+  async deleteConversation(id: string): Promise<void> {
+    await this.send(conversationUrl(id), { method: 'DELETE' });
+  }
+
+  /** Deletes all of the caller's conversations. */
+  async deleteAllConversations(): Promise<void> {
+    await this.send('/api/conversations', { method: 'DELETE' });
+  }
+
+  async sendFeedback(feedback: FeedbackBody): Promise<void> {
+    await this.send('/api/feedback', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(feedback),
     });
   }
 
@@ -120,6 +162,10 @@ export class ApiService {
   }
 }
 
+function conversationUrl(id: string): string {
+  return `/api/conversations/${encodeURIComponent(id)}`;
+}
+
 function authHeaders(token: string): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
@@ -149,6 +195,8 @@ export function toChatEvent(type: string, data: string): ChatEvent | null {
         mode: payload['mode'] === 'extractive' ? 'extractive' : 'llm',
         answer_found: payload['answer_found'] !== false,
         timings: (payload['timings'] as never) ?? undefined,
+        ...optionalString(payload, 'conversation_id'),
+        ...optionalString(payload, 'message_id'),
       };
     case 'error':
       return {
@@ -159,4 +207,10 @@ export function toChatEvent(type: string, data: string): ChatEvent | null {
     default:
       return null;
   }
+}
+
+/** `{key: value}` when the payload holds a non-empty string under `key`, else `{}`. */
+function optionalString(payload: Record<string, unknown>, key: string): Record<string, string> {
+  const value = payload[key];
+  return typeof value === 'string' && value ? { [key]: value } : {};
 }
