@@ -171,5 +171,13 @@ describe('ApiService', () => {
       expect(toChatEvent('done', '{"mode":"extractive"}')).toMatchObject({ mode: 'extractive', answer_found: true });
       expect(toChatEvent('error', 'boom')).toEqual({ type: 'error', status: 0, message: 'boom' });
     });
+
+    it('keeps the conversation_id and message_id of the done event when the server stored the answer', () => {
+      expect(toChatEvent('done', '{"mode":"llm","conversation_id":"c1","message_id":"m1"}')).toMatchObject({
+        conversation_id: 'c1',
+        message_id: 'm1',
+      });
+      expect(toChatEvent('done', '{"mode":"llm","conversation_id":null}')).not.toHaveProperty('conversation_id');
+    });
   });
 });

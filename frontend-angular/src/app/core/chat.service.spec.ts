@@ -63,6 +63,22 @@ describe('ChatService', () => {
     expect(store.messages()).toHaveLength(4);
   });
 
+  it('continues a stored conversation: keeps the ids the server gave and sends conversation_id next', async () => {
+    const first = chat.send('Première question');
+    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: 'c9', message_id: 'm1' });
+    await first;
+    expect(stream.requests[0].conversation_id).toBeUndefined();
+    expect(store.active()?.serverId).toBe('c9');
+    expect(store.messages()[1].serverId).toBe('m1');
+    stream.reset();
+
+    const second = chat.send('Et ensuite ?');
+    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: 'c9', message_id: 'm2' });
+    await second;
+    expect(stream.requests[1].conversation_id).toBe('c9');
+    expect(store.messages()[3].serverId).toBe('m2');
+  });
+
   it('adds the selected space as the spaces filter', async () => {
     TestBed.inject(SpacesStore).selected.set('RH');
     const pending = chat.send('q');
