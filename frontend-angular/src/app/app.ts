@@ -1,5 +1,6 @@
 import { Component, OnInit, computed, inject, signal } from '@angular/core';
 import { IngestPanel } from './admin/ingest-panel';
+import { UsagePanel } from './admin/usage-panel';
 import { SignInCard } from './auth/sign-in-card';
 import { UserBadge } from './auth/user-badge';
 import { AuthService } from './core/auth.service';
@@ -15,10 +16,20 @@ import { SourcesPanel } from './sources/sources-panel';
 
 type View = 'chat' | 'admin';
 
-/** Page shell: top bar, conversation sidebar, chat (or ingestion admin), sources panel. */
+/** Page shell: top bar, conversation sidebar, chat (or the admin panel: ingestion, usage), sources panel. */
 @Component({
   selector: 'app-root',
-  imports: [Chat, ConversationList, IngestPanel, LanguageSwitch, SignInCard, SourcesPanel, SpaceFilter, UserBadge],
+  imports: [
+    Chat,
+    ConversationList,
+    IngestPanel,
+    LanguageSwitch,
+    SignInCard,
+    SourcesPanel,
+    SpaceFilter,
+    UsagePanel,
+    UserBadge,
+  ],
   templateUrl: './app.html',
   styleUrl: './app.css',
   host: { '(document:keydown.escape)': 'closeDrawers()' },

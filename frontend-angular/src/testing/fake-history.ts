@@ -1,16 +1,20 @@
 import { ApiService } from '../app/core/api.service';
 import { AuthService } from '../app/core/auth.service';
-import { ConversationDetail, FeedbackBody } from '../app/core/models';
+import { Analytics, ConversationDetail, FeedbackBody } from '../app/core/models';
 import { jsonResponse } from './fixtures';
 
 /**
  * The history routes of the query API, in memory, behind ApiService's fetch: list, read, rename
- * and delete conversations, and POST /api/feedback. `failWith(status)` makes every call fail.
+ * and delete conversations, POST /api/feedback, and the operators' analytics (JSON and CSV).
+ * `failWith(status)` makes every call fail.
  */
 export class FakeHistoryServer {
   readonly conversations = new Map<string, ConversationDetail>();
   readonly feedback: FeedbackBody[] = [];
   readonly calls: string[] = [];
+  /** The Authorization header of each call. */
+  readonly authorizations: (string | null)[] = [];
+  analytics: Analytics | null = null;
   private failure: number | null = null;
 
   add(detail: ConversationDetail): void {
@@ -29,7 +33,12 @@ export class FakeHistoryServer {
   private handle(url: string, init: RequestInit): Response {
     const method = init.method ?? 'GET';
     this.calls.push(`${method} ${url}`);
+    this.authorizations.push(new Headers(init.headers).get('Authorization'));
     if (this.failure) return jsonResponse(this.failure, { detail: 'Historique indisponible' });
+    if (url.startsWith('/api/admin/analytics.csv?')) {
+      return new Response('created_at,question\n', { status: 200, headers: { 'Content-Type': 'text/csv' } });
+    }
+    if (url.startsWith('/api/admin/analytics?') && this.analytics) return jsonResponse(200, this.analytics);
     const id = decodeURIComponent(url.match(/^\/api\/conversations\/(.+)$/)?.[1] ?? '');
     const body = init.body ? JSON.parse(String(init.body)) : null;
     if (url === '/api/conversations' && method === 'GET') {
@@ -37,8 +46,9 @@ export class FakeHistoryServer {
       return jsonResponse(200, { conversations: list });
     }
     if (url === '/api/conversations' && method === 'DELETE') {
+      const deleted = this.conversations.size;
       this.conversations.clear();
-      return new Response(null, { status: 204 });
+      return jsonResponse(200, { deleted });
     }
     if (url === '/api/feedback' && method === 'POST') {
       this.feedback.push(body);
@@ -49,7 +59,7 @@ export class FakeHistoryServer {
     if (method === 'GET') return jsonResponse(200, conversation);
     if (method === 'PATCH') {
       conversation.title = body.title;
-      return jsonResponse(200, conversation);
+      return jsonResponse(200, { id, title: body.title, updated_at: conversation.updated_at });
     }
     if (method === 'DELETE') {
       this.conversations.delete(id);
@@ -61,6 +71,6 @@ export class FakeHistoryServer {
 
 /** Makes AuthService report a signed-in deployment (server-side history). */
 export function signedIn(auth: AuthService): void {
-  auth.config.set({ mode: 'proxy', issuer: '', client_id: '', scopes: '', audience: '' });
+  auth.config.set({ mode: 'proxy', issuer: '', client_id: '', scopes: '', audience: '', history: true });
   auth.me.set({ authenticated: true, user: 'alice', display_name: 'Alice', groups: [], is_admin: false });
 }

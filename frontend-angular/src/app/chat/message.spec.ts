@@ -184,9 +184,12 @@ describe('Message', () => {
       expect(q('feedback-form')).toBeNull();
     });
 
-    it('shows the note for sources withheld from a reopened answer', async () => {
-      await render(answer({ withheldNote: '1 source masquée.' }));
-      expect(q('withheld-notice')?.textContent).toContain('1 source masquée.');
+    it('shows the note for an answer withheld because its sources can no longer be read', async () => {
+      await render(answer({ content: '', sources: [], withheld: 2 }));
+      expect(q('withheld-notice')?.textContent).toContain('elle citait 2 passage(s) que vous ne pouvez plus lire');
+      expect(q('withheld-notice')?.getAttribute('role')).toBe('note');
+      await render(answer());
+      expect(q('withheld-notice')).toBeNull();
     });
   });
 });

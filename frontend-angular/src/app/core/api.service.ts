@@ -2,6 +2,7 @@ import { Injectable } from '@angular/core';
 import { ApiError, detailFromBody, errorFromResponse, isAbortError } from './api-error';
 import { AuthConfig, FetchInterceptor, Me } from './auth.models';
 import {
+  Analytics,
   ChatEvent,
   ChatRequest,
   ConversationDetail,
@@ -92,6 +93,19 @@ export class ApiService {
     });
   }
 
+  /** Usage over [start, end) (ISO date-times), for operators (their own token, or ADMIN_TOKEN). */
+  analytics(token: string, start: string, end: string): Promise<Analytics> {
+    return this.json<Analytics>(`/api/admin/analytics?${periodQuery(start, end)}`, { headers: authHeaders(token) });
+  }
+
+  /** The same period as CSV, one row per answered question. */
+  async analyticsCsv(token: string, start: string, end: string): Promise<Blob> {
+    const response = await this.send(`/api/admin/analytics.csv?${periodQuery(start, end)}`, {
+      headers: { ...authHeaders(token), Accept: 'text/csv' },
+    });
+    return response.blob();
+  }
+
   /**
    * POST /api/chat and yield its SSE events as they arrive. EventSource cannot POST, so the
    * body is read with a stream reader. Pass an AbortSignal to stop; the abort error propagates.
@@ -160,6 +174,10 @@ export class ApiService {
     if (!response.ok) throw await errorFromResponse(response);
     return response;
   }
+}
+
+function periodQuery(start: string, end: string): string {
+  return new URLSearchParams({ start, end }).toString();
 }
 
 function conversationUrl(id: string): string {

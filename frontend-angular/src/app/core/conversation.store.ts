@@ -1,5 +1,5 @@
 import { Injectable, computed, signal } from '@angular/core';
-import { ChatMessage, Conversation, ConversationDetail, ConversationSummary } from './models';
+import { ChatMessage, Conversation, ConversationDetail, ConversationSummary, StoredAnswer } from './models';
 import { newId, readStorage, writeStorage } from './storage';
 
 export const CONVERSATIONS_STORAGE_KEY = 'confluence-rag.conversations.v1';
@@ -64,16 +64,7 @@ export class ConversationStore {
               ...c,
               title: detail.title,
               loaded: true,
-              messages: detail.messages.map((m) => ({
-                id: m.id,
-                serverId: m.id,
-                role: m.role,
-                content: m.content,
-                status: 'done' as const,
-                createdAt: m.created_at,
-                sources: m.sources,
-                ...(m.withheld_note ? { withheldNote: m.withheld_note } : {}),
-              })),
+              messages: detail.messages.flatMap(fromStoredAnswer),
             }
           : c,
       ),
@@ -172,6 +163,26 @@ export class ConversationStore {
     this.state.set(kept);
     writeStorage(localStorage, CONVERSATIONS_STORAGE_KEY, JSON.stringify(kept));
   }
+}
+
+/** A stored question and answer as the two messages the chat shows. */
+function fromStoredAnswer(stored: StoredAnswer): ChatMessage[] {
+  const at = stored.created_at;
+  const question: ChatMessage = { id: `${stored.message_id}-q`, role: 'user', content: stored.question, status: 'done', createdAt: at };
+  const answer: ChatMessage = {
+    id: stored.message_id,
+    serverId: stored.message_id,
+    role: 'assistant',
+    content: stored.answer ?? '',
+    status: 'done',
+    createdAt: at,
+    sources: stored.sources,
+    mode: stored.mode === 'extractive' ? 'extractive' : 'llm',
+    answerFound: stored.answer_found,
+    ...(stored.withheld_sources ? { withheld: stored.withheld_sources } : {}),
+    ...(stored.rating ? { feedback: { rating: stored.rating } } : {}),
+  };
+  return [question, answer];
 }
 
 export function makeTitle(question: string): string {

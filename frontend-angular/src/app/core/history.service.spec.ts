@@ -18,26 +18,49 @@ describe('HistoryService', () => {
     server.add({
       id: 'c1',
       title: 'Congés payés',
+      created_at: '2026-12-01T09:00:00Z',
       updated_at: '2026-12-01T09:00:00Z',
       messages: [
-        { id: 'm1', role: 'user', content: 'Comment poser un congé ?', created_at: '2026-12-01T09:00:00Z', sources: [] },
         {
-          id: 'm2',
-          role: 'assistant',
-          content: 'Dans le portail RH [1].',
-          created_at: '2026-12-01T09:00:01Z',
+          message_id: 'm1',
+          created_at: '2026-12-01T09:00:00Z',
+          question: 'Comment poser un congé ?',
+          answer: 'Dans le portail RH [1].',
           sources: [source(1)],
-          withheld_note: '1 source masquée : vous ne pouvez plus la lire.',
+          withheld_sources: 0,
+          answer_found: true,
+          mode: 'llm',
+          rating: 'down',
+        },
+        {
+          message_id: 'm2',
+          created_at: '2026-12-01T09:01:00Z',
+          question: 'Et pour les RTT ?',
+          answer: null,
+          sources: [],
+          withheld_sources: 2,
+          answer_found: true,
+          mode: 'extractive',
+          rating: null,
         },
       ],
     });
-    server.add({ id: 'c2', title: 'Notes de frais', updated_at: '2026-12-02T09:00:00Z', messages: [] });
+    server.add({
+      id: 'c2',
+      title: 'Notes de frais',
+      created_at: '2026-12-02T09:00:00Z',
+      updated_at: '2026-12-02T09:00:00Z',
+      messages: [],
+    });
     history = TestBed.inject(HistoryService);
     store = TestBed.inject(ConversationStore);
   });
 
-  it('keeps conversations in this browser when nobody signs in (AUTH_MODE=none)', async () => {
+  it('keeps conversations in this browser when the API keeps none (no sign-in, or HISTORY=off)', async () => {
     store.ensureActive('Locale');
+    await history.load();
+    const auth = TestBed.inject(AuthService);
+    auth.config.set({ mode: 'oidc', issuer: 'https://idp', client_id: 'rag', scopes: 'openid', audience: '', history: false });
     await history.load();
     expect(server.calls).toEqual([]);
     expect(store.serverSide()).toBe(false);
@@ -61,11 +84,22 @@ describe('HistoryService', () => {
     await history.open('c1');
     expect(server.calls).toContain('GET /api/conversations/c1');
     expect(store.activeId()).toBe('c1');
-    const [question, answer] = store.messages();
-    expect(question).toMatchObject({ role: 'user', content: 'Comment poser un congé ?', serverId: 'm1' });
-    expect(answer).toMatchObject({ role: 'assistant', status: 'done', serverId: 'm2' });
+    const [question, answer, question2, withheld] = store.messages();
+    expect(question).toMatchObject({ role: 'user', content: 'Comment poser un congé ?', status: 'done' });
+    expect(answer).toMatchObject({
+      role: 'assistant',
+      content: 'Dans le portail RH [1].',
+      status: 'done',
+      serverId: 'm1',
+      mode: 'llm',
+      answerFound: true,
+      feedback: { rating: 'down' },
+    });
     expect(answer.sources?.[0].title).toBe('Page 1');
-    expect(answer.withheldNote).toBe('1 source masquée : vous ne pouvez plus la lire.');
+    expect(answer.withheld).toBeUndefined();
+    expect(question2.content).toBe('Et pour les RTT ?');
+    expect(withheld).toMatchObject({ content: '', withheld: 2, mode: 'extractive', serverId: 'm2' });
+    expect(withheld.feedback).toBeUndefined();
 
     await history.open('c2');
     await history.open('c1');

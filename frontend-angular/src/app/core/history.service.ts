@@ -5,9 +5,10 @@ import { ChatService } from './chat.service';
 import { ConversationStore } from './conversation.store';
 
 /**
- * Where conversations are kept and the calls that change them. Signed-in users (AUTH_MODE oidc
- * or proxy) keep theirs on the server (/api/conversations), so they follow them from browser to
- * browser and nobody else sees them; with no sign-in they stay in this browser, as before.
+ * Where conversations are kept and the calls that change them. When the API says so
+ * (GET /api/auth/config `history`: signed-in users with HISTORY=on), they are kept on the server
+ * (/api/conversations) and follow the user from browser to browser; otherwise (no sign-in,
+ * HISTORY=off) they stay in this browser, as before.
  * A failed call leaves the list as it was and sets `error` (shown in the side panel).
  */
 @Injectable({ providedIn: 'root' })
@@ -19,9 +20,9 @@ export class HistoryService {
 
   readonly error = signal<string | null>(null);
 
-  /** Loads the signed-in user's conversations from the server (no-op without sign-in). */
+  /** Loads the signed-in user's conversations from the server (no-op when the browser keeps them). */
   async load(): Promise<void> {
-    if (this.auth.mode() === 'none') return;
+    if (!this.auth.config()?.history) return;
     await this.call(async () => this.store.useServer(await this.api.listConversations()));
   }
 

@@ -57,8 +57,8 @@ export interface ChatMessage {
   error?: string;
   timings?: Timings;
   feedback?: MessageFeedback;
-  /** Sources of a reopened answer withheld because the user can no longer read them. */
-  withheldNote?: string;
+  /** Cited passages of a reopened answer the user can no longer read (the answer is withheld with them). */
+  withheld?: number;
 }
 
 export interface Conversation {
@@ -80,17 +80,22 @@ export interface ConversationSummary {
   updated_at: string;
 }
 
-export interface StoredMessage {
-  id: string;
-  role: Role;
-  content: string;
+/** One question of a reopened conversation and its answer (null when a cited passage is withheld). */
+export interface StoredAnswer {
+  message_id: string;
   created_at: string;
+  question: string;
+  answer: string | null;
   sources: Source[];
-  withheld_note?: string | null;
+  withheld_sources: number;
+  answer_found: boolean;
+  mode: string;
+  rating: Rating | null;
 }
 
 export interface ConversationDetail extends ConversationSummary {
-  messages: StoredMessage[];
+  created_at: string;
+  messages: StoredAnswer[];
 }
 
 export interface FeedbackBody {
@@ -98,4 +103,51 @@ export interface FeedbackBody {
   rating: Rating;
   comment?: string;
   wrong_chunk_ids?: string[];
+}
+
+export interface QuestionStat {
+  message_id: string;
+  created_at: string;
+  question: string | null;
+  answer_found: boolean;
+  sources: number;
+  rating: Rating | null;
+  comment: string | null;
+  wrong_chunk_ids: string[];
+}
+
+export interface PageStat {
+  page_id: string;
+  title: string;
+  space_key: string;
+  url: string;
+  citations?: number;
+}
+
+export interface SpaceStat {
+  space_key: string;
+  questions: number;
+  thumbs_down: number;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+}
+
+/** GET /api/admin/analytics: usage over [start, end), operators only. */
+export interface Analytics {
+  start: string;
+  end: string;
+  questions: number;
+  thumbs_up: number;
+  thumbs_down: number;
+  unanswered: QuestionStat[];
+  thumbed_down: QuestionStat[];
+  most_cited: PageStat[];
+  never_cited: PageStat[];
+  never_cited_total: number;
+  spaces: SpaceStat[];
+  latency_ms: { total: Percentiles; first_token: Percentiles; retrieve: Percentiles };
 }
