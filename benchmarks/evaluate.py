@@ -75,9 +75,11 @@ def evaluate(args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     info = harness.machine()
-    names = [n for n in SETS if n in args.sets]
+    names = list(args.sets)
     evalsets = [
-        eval_set(name, SETS[name], distractors=args.distractors, merge_articles=args.merge_articles) for name in names
+        # Another folder of the data dir (`make eval-from-feedback` writes one) is served as its own space.
+        eval_set(name, SETS.get(name, name.upper()), distractors=args.distractors, merge_articles=args.merge_articles)
+        for name in names
     ]
     workdir, port, temporary = open_workdir(args.index_dir)
     fake = harness.start_fake(evalsets, port=port)
@@ -236,7 +238,11 @@ def _load(values: list) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="questions per set (evenly spread); default: all")
-    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: piaf_dev,xquad_en")
+    parser.add_argument(
+        "--sets",
+        default=",".join(SETS),
+        help="comma-separated folders of the data dir: piaf_dev,xquad_en, or feedback (make eval-from-feedback)",
+    )
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument(
         "--distractors", type=int, default=None, help="first N piwigo pages as distractors (default: all 171)"

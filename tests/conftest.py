@@ -17,7 +17,13 @@ import httpx
 import pytest
 
 import confluence_rag  # noqa: F401  (sets the offline / no-telemetry environment first)
-from benchmarks.processes import VENV_BIN, free_port, subprocess_env, wait_http  # noqa: F401  (re-exported to tests)
+from benchmarks.processes import (  # noqa: F401  (re-exported to tests)
+    VENV_BIN,
+    LocalPostgres,
+    free_port,
+    subprocess_env,
+    wait_http,
+)
 from confluence_rag.settings import Settings
 from tests.fakes.confluence import FakeConfluence, sample_space
 from tests.fakes.llm import FakeLLM
@@ -201,3 +207,24 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
         elif line.startswith("data: "):
             events.append((name, json.loads(line[6:])))
     return events
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL server for the session (`make postgres-install`); tests each take a new database."""
+    try:
+        server = LocalPostgres()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    server.start()
+    yield server
+    server.stop()
+    server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """Each history test runs on SQLite (the embedded default) and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    return request.getfixturevalue("postgres").create_database()

@@ -1,10 +1,11 @@
 """Command line: `confluence-rag api | worker | celery-worker | ingest SPACE | ingest-distributed SPACE | sync |
-export-onnx`."""
+export-onnx | db-upgrade | db-downgrade REVISION | eval-from-feedback`."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import typer
 
@@ -175,6 +176,48 @@ def export_onnx(
     ensure_onnx_model(resolve_model_path(settings.embedding_model), target, force=force)
     for path in sorted(target.parent.glob("*.onnx")):
         typer.echo(f"{path} ({path.stat().st_size / 1e6:.0f} MB)")
+
+
+@app.command("db-upgrade")
+def db_upgrade() -> None:
+    """Migrate the history database (DATABASE_URL, else SQLite in STATE_DIR) to the newest revision."""
+    from confluence_rag.history.database import build_engine, migrate
+
+    _logging()
+    settings = get_settings()
+    migrate(build_engine(settings.database, settings.database_timeout_s))
+    typer.echo("history database: up to date")
+
+
+@app.command("db-downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="e.g. 0001, or base (drops every table)")) -> None:
+    """Migrate the history database down to REVISION (back up first: docs/deployment.md)."""
+    from confluence_rag.history.database import build_engine, downgrade
+
+    _logging()
+    settings = get_settings()
+    downgrade(build_engine(settings.database, settings.database_timeout_s), revision)
+    typer.echo(f"history database: at {revision}")
+
+
+@app.command("eval-from-feedback")
+def eval_from_feedback(
+    out: Path = typer.Option(Path("data/eval/feedback"), help="folder for questions.jsonl and pages.jsonl"),
+    days: int = typer.Option(365, help="answers rated in the last DAYS days"),
+) -> None:
+    """Turn thumbed-up answers into a labelled set `make eval` reads (questions.jsonl + pages.jsonl)."""
+    from datetime import UTC, datetime, timedelta
+
+    from confluence_rag.container import Components
+    from confluence_rag.history.database import Database
+    from confluence_rag.history.eval_export import export
+    from confluence_rag.retrieval.search import SearchService
+
+    _logging()
+    settings = get_settings()
+    since = datetime.now(UTC) - timedelta(days=days)
+    questions, pages = export(Database(settings), SearchService(Components(settings)), out, since)
+    typer.echo(f"{out}: {questions} labelled questions, {pages} pages")
 
 
 if __name__ == "__main__":

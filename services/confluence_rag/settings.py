@@ -146,6 +146,19 @@ class Settings(BaseSettings):
     max_messages: int = 40
     max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the APIs accept (413 above)")
 
+    # --- History, feedback and usage (docs/api.md#conversations) -------------------------------
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@postgres:5432/rag; empty = SQLite in STATE_DIR",
+    )
+    database_timeout_s: float = Field(
+        3.0, gt=0, description="Bound on connecting to and every statement of the database"
+    )
+    history: Literal["on", "off"] = Field(
+        "on", description="on: keep signed-in users' conversations (question and answer text); off: no text stored"
+    )
+    history_retention_days: int = Field(90, ge=1, description="Conversations and feedback older than this are deleted")
+
     # --- Distributed ingestion (Celery on Redis) ---------------------------------------------
     broker_url: SecretStr = Field(SecretStr(""), description="redis://host:6379/0; empty = one process, no Redis")
     broker_visibility_timeout_s: float = Field(3600.0, description="A batch unacknowledged this long is redelivered")
@@ -281,6 +294,15 @@ class Settings(BaseSettings):
     @property
     def chroma_is_remote(self) -> bool:
         return bool(self.chroma_host)
+
+    @property
+    def database(self) -> str:
+        """The history database's URL: DATABASE_URL, else a SQLite file in STATE_DIR."""
+        return self.database_url.get_secret_value() or f"sqlite:///{self.state_dir / 'history.db'}"
+
+    @property
+    def keeps_text(self) -> bool:
+        return self.history == "on"
 
 
 @lru_cache

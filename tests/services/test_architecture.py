@@ -15,6 +15,7 @@ LAYERS = (
     "api",
     "worker",
     "web",
+    "history",
     "answering",
     "retrieval",
     "container",

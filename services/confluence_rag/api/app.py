@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,11 +14,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.convertors import Convertor, register_url_convertor
 
-from confluence_rag.api.routers import auth, chat, health, ingest, search
+from confluence_rag.api.routers import analytics, auth, chat, conversations, feedback, health, ingest, search
 from confluence_rag.api.schemas import SSE_EVENTS
 from confluence_rag.api.services import Services
 from confluence_rag.auth.authenticator import Authenticator
 from confluence_rag.components.vector_store import STORE_ERRORS
+from confluence_rag.history.database import HistoryUnavailable
+from confluence_rag.history.service import HistoryError, retention_loop
 from confluence_rag.settings import Settings, get_settings
 from confluence_rag.sources.demo import DEMO_SPACE, demo_html
 from confluence_rag.web.docs import mount_docs
@@ -27,6 +30,17 @@ from confluence_rag.web.limits import install_body_limit
 
 log = logging.getLogger(__name__)
 STORE_DOWN = "The document index (vector store) is unreachable."
+HISTORY_DOWN = "The history database is unavailable; search and chat still answer. Try again in a moment."
+ROUTERS = (
+    health.router,
+    auth.router,
+    search.router,
+    chat.router,
+    conversations.router,
+    feedback.router,
+    analytics.router,
+    ingest.router,
+)
 
 
 class FrontendPath(Convertor):
@@ -54,7 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.components.embedder  # load the model before serving  # noqa: B018
         if settings.demo_content:
             _load_demo(services)
+        stop = threading.Event()
+        # Migrations, then retention, off the start-up path: a database that is down delays neither.
+        threading.Thread(target=retention_loop, args=(services.history, stop), daemon=True).start()
         yield
+        stop.set()
         if services.jobs:
             services.jobs.shutdown()
 
@@ -69,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.authenticator = Authenticator(settings)
-    for router in (health.router, auth.router, search.router, chat.router, ingest.router):
+    for router in ROUTERS:
         app.include_router(router, prefix="/api")
     mount_docs(app, "/api/docs", "/api/openapi.json")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -84,6 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for error in STORE_ERRORS:
         app.add_exception_handler(error, store_down)
+
+    @app.exception_handler(HistoryUnavailable)
+    async def history_down(_: Request, exc: HistoryUnavailable) -> JSONResponse:
+        log.warning("history database unavailable: %s", exc)
+        return JSONResponse({"detail": HISTORY_DOWN}, status_code=503)
+
+    @app.exception_handler(HistoryError)
+    async def history_error(_: Request, exc: HistoryError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

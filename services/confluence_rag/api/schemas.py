@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,6 +16,8 @@ from confluence_rag.worker.jobs_api import JobBody, JobList, JobOut
 __all__ = ["ErrorBody", "JobBody", "JobList", "JobOut"]
 
 MAX_FILTER_ITEMS = 50
+MAX_COMMENT_CHARS = 2000
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 # At least one visible character: anything but ASCII/C1 controls, Unicode white space and the usual
@@ -76,6 +79,11 @@ class ChatBody(Filters):
         json_schema_extra=_messages_schema,
     )
     top_k: int | None = Field(None, ge=1, le=20)
+    conversation_id: str | None = Field(
+        None,
+        pattern=UUID_PATTERN,
+        description="Continue this conversation of yours (404 if it is not yours); none: the answer starts one",
+    )
 
     @field_validator("messages")
     @classmethod
@@ -140,6 +148,12 @@ class Timings(BaseModel):
     total_ms: float | None = None
 
 
+_CONVERSATION_ID = (
+    "The conversation the answer was stored in; null: not stored (no sign-in, HISTORY=off, database down)"
+)
+_MESSAGE_ID = "The stored answer, for POST /api/feedback; null: the history database was unavailable"
+
+
 class ChatOut(BaseModel):
     """The whole answer at once (`Accept: application/json`)."""
 
@@ -149,6 +163,8 @@ class ChatOut(BaseModel):
     answer_found: bool
     query: str
     timings: Timings
+    conversation_id: str | None = Field(description=_CONVERSATION_ID)
+    message_id: str | None = Field(description=_MESSAGE_ID)
 
 
 class SourcesEvent(BaseModel):
@@ -167,11 +183,121 @@ class DoneEvent(BaseModel):
     mode: Literal["llm", "extractive"]
     answer_found: bool
     timings: Timings
+    conversation_id: str | None = Field(description=_CONVERSATION_ID)
+    message_id: str | None = Field(description=_MESSAGE_ID)
 
 
 class ErrorEvent(BaseModel):
     status: int = Field(description="The HTTP status this error would have had (502, 503, 504)")
     message: str
+
+
+class ConversationSummary(BaseModel):
+    id: str
+    title: str = Field(description="The first question (shortened) unless renamed")
+    updated_at: datetime
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummary] = Field(description="The caller's conversations, newest first")
+
+
+class StoredAnswer(BaseModel):
+    """One question of a reopened conversation and its answer, re-checked against current permissions."""
+
+    message_id: str
+    created_at: datetime
+    question: str
+    answer: str | None = Field(description="null when a cited passage is withheld (see withheld_sources)")
+    sources: list[SourceOut] = Field(description="The cited passages the caller may still read")
+    withheld_sources: int = Field(description="Cited passages the caller can no longer read: withheld, with the answer")
+    answer_found: bool
+    mode: str
+    rating: Literal["up", "down"] | None
+
+
+class ConversationOut(ConversationSummary):
+    created_at: datetime
+    messages: list[StoredAnswer] = Field(description="Oldest first")
+
+
+class RenameBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    title: str = Field(min_length=1, max_length=200, pattern=VISIBLE)
+
+
+class DeletedOut(BaseModel):
+    deleted: int = Field(description="How many conversations were deleted")
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    message_id: str = Field(pattern=UUID_PATTERN, description="From the chat's `done` event / JSON answer")
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
+    wrong_chunk_ids: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_ITEMS,
+        description="Cited passages (chunk_id) the user says are wrong",
+    )
+
+
+class QuestionStat(BaseModel):
+    message_id: str
+    created_at: datetime
+    question: str | None = Field(description="null where HISTORY=off kept no text")
+    answer_found: bool
+    sources: int
+    rating: Literal["up", "down"] | None
+    comment: str | None
+    wrong_chunk_ids: list[str]
+
+
+class PageStat(BaseModel):
+    page_id: str
+    title: str
+    space_key: str
+    url: str
+    citations: int = 0
+
+
+class SpaceStat(BaseModel):
+    space_key: str
+    questions: int = Field(description="Answers citing this space")
+    thumbs_down: int
+
+
+class Percentiles(BaseModel):
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+class LatencyStats(BaseModel):
+    total: Percentiles
+    first_token: Percentiles
+    retrieve: Percentiles
+
+
+class AnalyticsOut(BaseModel):
+    """Usage over [start, end): operators only."""
+
+    start: datetime
+    end: datetime
+    questions: int
+    thumbs_up: int
+    thumbs_down: int
+    unanswered: list[QuestionStat] = Field(
+        description="Answered with no source, or 'not found' (newest first, 200 at most)"
+    )
+    thumbed_down: list[QuestionStat]
+    most_cited: list[PageStat]
+    never_cited: list[PageStat] = Field(description="Indexed pages no answer of the period cited (200 at most)")
+    never_cited_total: int
+    spaces: list[SpaceStat]
+    latency_ms: LatencyStats
 
 
 SSE_EVENTS: dict[str, type[BaseModel]] = {

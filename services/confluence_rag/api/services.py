@@ -9,6 +9,8 @@ from fastapi import HTTPException, Request
 from confluence_rag.answering.chat import ChatService
 from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.container import Components
+from confluence_rag.history.database import Database
+from confluence_rag.history.service import HistoryService
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.search import SearchService
 from confluence_rag.settings import Settings
@@ -22,13 +24,15 @@ class Services:
     search: SearchService
     chat: ChatService
     jobs: JobManager | None  # in-process jobs when no WORKER_URL (embedded mode)
+    history: HistoryService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         components = Components(settings)
         search = SearchService(components)
         jobs = None if settings.worker_url else JobManager(components, settings.state_dir)
-        return cls(settings, components, search, ChatService(components, search), jobs)
+        history = HistoryService(settings, Database(settings))
+        return cls(settings, components, search, ChatService(components, search), jobs, history)
 
     def filters(
         self, spaces: list[str] | None, labels: list[str] | None, identity: Identity = ANONYMOUS

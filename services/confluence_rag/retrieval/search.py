@@ -21,6 +21,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -135,6 +136,38 @@ class SearchService:
         """Spaces the identity may read, with the pages and chunks it may read (from the keyword index)."""
         self.keyword.sync(self.components.store())
         return self.keyword.spaces(self.principals(identity))
+
+    def readable_chunks(self, chunk_ids: Sequence[str], identity: Identity = ANONYMOUS) -> set[str]:
+        """Those of `chunk_ids` the identity may read now (a reopened conversation's sources).
+
+        A chunk no longer in the index counts as unreadable: its page was deleted or moved out."""
+        self.keyword.sync(self.components.store())
+        snap = self.keyword.snapshot
+        if snap is None:
+            return set()
+        present = [c for c in chunk_ids if c in snap.position]
+        if not self.settings.permissions_enabled:
+            return set(present)
+        readable = snap.access.readable(snap.access.principals(identity, self.settings.groups_source))
+        return {c for c in present if readable.chunks[snap.position[c]]}
+
+    def indexed_pages(self) -> list[dict]:
+        """Every indexed page once (page_id, title, space_key, url): for operators' analytics."""
+        self.keyword.sync(self.components.store())
+        snap = self.keyword.snapshot
+        pages: dict[str, dict] = {}
+        for meta in snap.metadatas if snap else []:
+            page_id = str(meta.get(keys.PAGE_ID, ""))
+            pages.setdefault(
+                page_id,
+                {
+                    "page_id": page_id,
+                    "title": meta.get(keys.TITLE, ""),
+                    "space_key": meta.get(keys.SPACE_KEY, ""),
+                    "url": meta.get(keys.URL, ""),
+                },
+            )
+        return sorted(pages.values(), key=lambda p: (p["space_key"], p["title"]))
 
     def search(
         self,

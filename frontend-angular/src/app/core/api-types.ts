@@ -123,6 +123,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My conversations, newest first */
+        get: operations["list_conversations_api_conversations_get"];
+        put?: never;
+        post?: never;
+        /** Delete all my conversations and answers */
+        delete: operations["delete_all_api_conversations_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reopen one of my conversations */
+        get: operations["get_conversation_api_conversations__conversation_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete one of my conversations */
+        delete: operations["delete_api_conversations__conversation_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename one of my conversations */
+        patch: operations["rename_api_conversations__conversation_id__patch"];
+        trace?: never;
+    };
+    "/api/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rate one of my answers (a new rating replaces the previous one) */
+        post: operations["feedback_api_feedback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage over a period: unanswered and thumbed-down questions, citations, latency */
+        get: operations["report_api_admin_analytics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/analytics.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One row per answered question of the period (CSV) */
+        get: operations["export_api_admin_analytics_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ingest/jobs": {
         parameters: {
             query?: never;
@@ -162,6 +250,47 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AnalyticsOut
+         * @description Usage over [start, end): operators only.
+         */
+        AnalyticsOut: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Questions */
+            questions: number;
+            /** Thumbs Up */
+            thumbs_up: number;
+            /** Thumbs Down */
+            thumbs_down: number;
+            /**
+             * Unanswered
+             * @description Answered with no source, or 'not found' (newest first, 200 at most)
+             */
+            unanswered: components["schemas"]["QuestionStat"][];
+            /** Thumbed Down */
+            thumbed_down: components["schemas"]["QuestionStat"][];
+            /** Most Cited */
+            most_cited: components["schemas"]["PageStat"][];
+            /**
+             * Never Cited
+             * @description Indexed pages no answer of the period cited (200 at most)
+             */
+            never_cited: components["schemas"]["PageStat"][];
+            /** Never Cited Total */
+            never_cited_total: number;
+            /** Spaces */
+            spaces: components["schemas"]["SpaceStat"][];
+            latency_ms: components["schemas"]["LatencyStats"];
+        };
         /** AuthConfig */
         AuthConfig: {
             /**
@@ -193,6 +322,12 @@ export interface components {
              * @default
              */
             audience?: string;
+            /**
+             * History
+             * @description Signed-in users' conversations are kept on the server (else the page keeps them)
+             * @default false
+             */
+            history?: boolean;
         };
         /** ChatBody */
         ChatBody: {
@@ -207,6 +342,11 @@ export interface components {
             messages: components["schemas"]["Message"][];
             /** Top K */
             top_k?: number | null;
+            /**
+             * Conversation Id
+             * @description Continue this conversation of yours (404 if it is not yours); none: the answer starts one
+             */
+            conversation_id?: string | null;
         };
         /**
          * ChatOut
@@ -227,11 +367,97 @@ export interface components {
             /** Query */
             query: string;
             timings: components["schemas"]["Timings"];
+            /**
+             * Conversation Id
+             * @description The conversation the answer was stored in; null: not stored (no sign-in, HISTORY=off, database down)
+             */
+            conversation_id: string | null;
+            /**
+             * Message Id
+             * @description The stored answer, for POST /api/feedback; null: the history database was unavailable
+             */
+            message_id: string | null;
+        };
+        /** ConversationList */
+        ConversationList: {
+            /**
+             * Conversations
+             * @description The caller's conversations, newest first
+             */
+            conversations: components["schemas"]["ConversationSummary"][];
+        };
+        /** ConversationOut */
+        ConversationOut: {
+            /** Id */
+            id: string;
+            /**
+             * Title
+             * @description The first question (shortened) unless renamed
+             */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Messages
+             * @description Oldest first
+             */
+            messages: components["schemas"]["StoredAnswer"][];
+        };
+        /** ConversationSummary */
+        ConversationSummary: {
+            /** Id */
+            id: string;
+            /**
+             * Title
+             * @description The first question (shortened) unless renamed
+             */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** DeletedOut */
+        DeletedOut: {
+            /**
+             * Deleted
+             * @description How many conversations were deleted
+             */
+            deleted: number;
         };
         /** ErrorBody */
         ErrorBody: {
             /** Detail */
             detail: string;
+        };
+        /** FeedbackBody */
+        FeedbackBody: {
+            /**
+             * Message Id
+             * @description From the chat's `done` event / JSON answer
+             */
+            message_id: string;
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "up" | "down";
+            /** Comment */
+            comment?: string | null;
+            /**
+             * Wrong Chunk Ids
+             * @description Cited passages (chunk_id) the user says are wrong
+             */
+            wrong_chunk_ids?: string[];
         };
         /** HealthOut */
         HealthOut: {
@@ -325,6 +551,12 @@ export interface components {
              */
             access_problems: string[];
         };
+        /** LatencyStats */
+        LatencyStats: {
+            total: components["schemas"]["Percentiles"];
+            first_token: components["schemas"]["Percentiles"];
+            retrieve: components["schemas"]["Percentiles"];
+        };
         /** Me */
         Me: {
             /**
@@ -357,6 +589,56 @@ export interface components {
             /** Content */
             content: string;
         };
+        /** PageStat */
+        PageStat: {
+            /** Page Id */
+            page_id: string;
+            /** Title */
+            title: string;
+            /** Space Key */
+            space_key: string;
+            /** Url */
+            url: string;
+            /**
+             * Citations
+             * @default 0
+             */
+            citations?: number;
+        };
+        /** Percentiles */
+        Percentiles: {
+            /** P50 */
+            p50: number | null;
+            /** P90 */
+            p90: number | null;
+            /** P99 */
+            p99: number | null;
+        };
+        /** QuestionStat */
+        QuestionStat: {
+            /** Message Id */
+            message_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Question
+             * @description null where HISTORY=off kept no text
+             */
+            question: string | null;
+            /** Answer Found */
+            answer_found: boolean;
+            /** Sources */
+            sources: number;
+            /** Rating */
+            rating: ("up" | "down") | null;
+            /** Comment */
+            comment: string | null;
+            /** Wrong Chunk Ids */
+            wrong_chunk_ids: string[];
+        };
         /** ReadyOut */
         ReadyOut: {
             /** Ready */
@@ -377,6 +659,11 @@ export interface components {
             mode: "llm" | "extractive";
             /** Chunks */
             chunks: number;
+        };
+        /** RenameBody */
+        RenameBody: {
+            /** Title */
+            title: string;
         };
         /** SearchBody */
         SearchBody: {
@@ -438,10 +725,58 @@ export interface components {
             /** Chunks */
             chunks: number;
         };
+        /** SpaceStat */
+        SpaceStat: {
+            /** Space Key */
+            space_key: string;
+            /**
+             * Questions
+             * @description Answers citing this space
+             */
+            questions: number;
+            /** Thumbs Down */
+            thumbs_down: number;
+        };
         /** SpacesOut */
         SpacesOut: {
             /** Spaces */
             spaces: components["schemas"]["SpaceInfo"][];
+        };
+        /**
+         * StoredAnswer
+         * @description One question of a reopened conversation and its answer, re-checked against current permissions.
+         */
+        StoredAnswer: {
+            /** Message Id */
+            message_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Question */
+            question: string;
+            /**
+             * Answer
+             * @description null when a cited passage is withheld (see withheld_sources)
+             */
+            answer: string | null;
+            /**
+             * Sources
+             * @description The cited passages the caller may still read
+             */
+            sources: components["schemas"]["SourceOut"][];
+            /**
+             * Withheld Sources
+             * @description Cited passages the caller can no longer read: withheld, with the answer
+             */
+            withheld_sources: number;
+            /** Answer Found */
+            answer_found: boolean;
+            /** Mode */
+            mode: string;
+            /** Rating */
+            rating: ("up" | "down") | null;
         };
         /** Timings */
         Timings: {
@@ -481,6 +816,16 @@ export interface components {
             /** Answer Found */
             answer_found: boolean;
             timings: components["schemas"]["Timings"];
+            /**
+             * Conversation Id
+             * @description The conversation the answer was stored in; null: not stored (no sign-in, HISTORY=off, database down)
+             */
+            conversation_id: string | null;
+            /**
+             * Message Id
+             * @description The stored answer, for POST /api/feedback; null: the history database was unavailable
+             */
+            message_id: string | null;
         };
         /** ErrorEvent */
         ErrorEvent: {
@@ -878,6 +1223,528 @@ export interface operations {
             };
             /** @description A backend (the language model) did not answer in time */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_conversations_api_conversations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_all_api_conversations_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedOut"];
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_conversation_api_conversations__conversation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationOut"];
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (unknown space, job...) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value in the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_api_conversations__conversation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (unknown space, job...) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value in the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rename_api_conversations__conversation_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationSummary"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, text without any visible character) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (unknown space, job...) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value in the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    feedback_api_feedback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (invalid JSON, text without any visible character) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (unknown space, job...) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value in the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_api_admin_analytics_get: {
+        parameters: {
+            query?: {
+                /** @description Inclusive; default: 30 days before end */
+                start?: string | null;
+                /** @description Exclusive; default: now. Without a zone: UTC */
+                end?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsOut"];
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value in the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_api_admin_analytics_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Inclusive; default: 30 days before end */
+                start?: string | null;
+                /** @description Exclusive; default: now. Without a zone: UTC */
+                end?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed, or the feature is switched off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value in the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backend (vector store, language model, ingest worker) is unreachable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

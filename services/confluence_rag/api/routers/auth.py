@@ -21,6 +21,9 @@ class AuthConfig(BaseModel):
     client_id: str = Field("", description="Public OIDC client the app signs in with (code + PKCE)")
     scopes: str = Field("", description="Space-separated scopes to request")
     audience: str = Field("", description="Audience the API expects in access tokens")
+    history: bool = Field(
+        False, description="Signed-in users' conversations are kept on the server (else the page keeps them)"
+    )
 
 
 class Me(BaseModel):
@@ -34,10 +37,12 @@ class Me(BaseModel):
 @router.get("/config", summary="Sign-in configuration for the web app (public)")
 def auth_config(services: Services = Depends(get_services)) -> AuthConfig:
     s = services.settings
+    history = services.history.keeps_conversations
     if s.auth_mode != "oidc":
-        return AuthConfig(mode=s.auth_mode)
+        return AuthConfig(mode=s.auth_mode, history=history)
     return AuthConfig(
         mode="oidc",
+        history=history,
         issuer=s.oidc_issuer,
         client_id=s.oidc_client_id,
         scopes=s.oidc_scopes,

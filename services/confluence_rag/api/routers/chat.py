@@ -13,6 +13,8 @@ from confluence_rag.api.auth import current_identity
 from confluence_rag.api.schemas import ChatBody, ChatOut, sse_event_schema
 from confluence_rag.api.services import Services, get_services
 from confluence_rag.auth.identity import Identity
+from confluence_rag.history.database import HistoryUnavailable
+from confluence_rag.history.service import SignInRequired
 from confluence_rag.web.errors import error_responses
 
 router = APIRouter(tags=["chat"])
@@ -41,8 +43,11 @@ async def chat(
     services: Services = Depends(get_services),
 ):
     filters = await run_in_threadpool(services.filters, body.spaces, body.labels, identity=identity)
+    conversation_id = await _continued(services, identity, body.conversation_id)
     chat_request = ChatRequest([Turn(m.role, m.content) for m in body.messages], body.top_k, filters)
-    events = services.chat.stream(chat_request, identity=identity)
+    events = services.history.recorded(
+        services.chat.stream(chat_request, identity=identity), identity, conversation_id, body.messages[-1].content
+    )
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/event-stream" not in accept:
         return await _as_json(events)
@@ -60,15 +65,28 @@ async def chat(
     )
 
 
+async def _continued(services: Services, identity: Identity, conversation_id: str | None) -> str | None:
+    """The conversation to continue: 404 if it is not the caller's; a database that is down (or no
+    server-side history for this caller) only means the answer is not stored in it."""
+    if conversation_id is None:
+        return None
+    try:
+        await run_in_threadpool(services.history.check_conversation, identity, conversation_id)
+    except (HistoryUnavailable, SignInRequired):
+        return None
+    return conversation_id
+
+
 async def _as_json(events: AsyncIterator[Event]) -> JSONResponse:
     body: dict = {"answer": "", "sources": [], "mode": None, "answer_found": False, "query": None, "timings": {}}
+    done_fields = ("answer_found", "timings", "mode", "conversation_id", "message_id")
     async for event, data in events:
         if event == "sources":
             body.update(sources=data["sources"], mode=data["mode"], query=data["query"])
         elif event == "token":
             body["answer"] += data["text"]
         elif event == "done":
-            body.update(answer_found=data["answer_found"], timings=data["timings"], mode=data["mode"])
+            body.update({key: data[key] for key in done_fields})
         elif event == "error":
             return JSONResponse({"detail": data["message"]}, status_code=data["status"])
     return JSONResponse(body)
