@@ -55,7 +55,14 @@ describe('ApiService', () => {
       expect(events.filter((e) => e.type === 'token').map((e) => (e as { text: string }).text).join('')).toBe(
         'Il faut poser [1].',
       );
-      expect(events[3]).toEqual({ type: 'done', mode: 'llm', answer_found: true, timings: { total_ms: 42 } });
+      expect(events[3]).toEqual({
+        type: 'done',
+        mode: 'llm',
+        answer_found: true,
+        timings: { total_ms: 42 },
+        conversation_id: null,
+        message_id: null,
+      });
     });
 
     it('yields the error event with the server message and stops there', async () => {
@@ -177,7 +184,10 @@ describe('ApiService', () => {
         conversation_id: 'c1',
         message_id: 'm1',
       });
-      expect(toChatEvent('done', '{"mode":"llm","conversation_id":null}')).not.toHaveProperty('conversation_id');
+      expect(toChatEvent('done', '{"mode":"llm","conversation_id":null}')).toMatchObject({
+        conversation_id: null,
+        message_id: null,
+      });
     });
   });
 });

@@ -213,8 +213,8 @@ export function toChatEvent(type: string, data: string): ChatEvent | null {
         mode: payload['mode'] === 'extractive' ? 'extractive' : 'llm',
         answer_found: payload['answer_found'] !== false,
         timings: (payload['timings'] as never) ?? undefined,
-        ...optionalString(payload, 'conversation_id'),
-        ...optionalString(payload, 'message_id'),
+        conversation_id: stringOrNull(payload['conversation_id']),
+        message_id: stringOrNull(payload['message_id']),
       };
     case 'error':
       return {
@@ -227,8 +227,6 @@ export function toChatEvent(type: string, data: string): ChatEvent | null {
   }
 }
 
-/** `{key: value}` when the payload holds a non-empty string under `key`, else `{}`. */
-function optionalString(payload: Record<string, unknown>, key: string): Record<string, string> {
-  const value = payload[key];
-  return typeof value === 'string' && value ? { [key]: value } : {};
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value ? value : null;
 }

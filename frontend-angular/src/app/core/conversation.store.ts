@@ -72,7 +72,7 @@ export class ConversationStore {
   }
 
   /** Records the ids the server gave a conversation and its answer (the chat's `done` event). */
-  bindServer(id: string, messageId: string, ids: { conversation_id?: string; message_id?: string }): void {
+  bindServer(id: string, messageId: string, ids: { conversation_id: string | null; message_id: string | null }): void {
     this.updateConversation(id, (c) => ({
       ...c,
       ...(ids.conversation_id ? { serverId: ids.conversation_id } : {}),

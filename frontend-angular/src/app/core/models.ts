@@ -13,7 +13,7 @@ export type AnswerMode = Schemas['ChatOut']['mode'];
 export type Source = Schemas['SourceOut'];
 
 /** `conversation_id` continues a conversation stored on the server. */
-export type ChatRequest = Schemas['ChatBody'] & { conversation_id?: string };
+export type ChatRequest = Schemas['ChatBody'];
 
 export type Timings = Schemas['Timings'];
 
@@ -21,7 +21,7 @@ export type Timings = Schemas['Timings'];
 export type ChatEvent =
   | ({ type: 'sources' } & Schemas['SourcesEvent'])
   | ({ type: 'token' } & Schemas['TokenEvent'])
-  | ({ type: 'done' } & Schemas['DoneEvent'] & { conversation_id?: string; message_id?: string })
+  | ({ type: 'done' } & Schemas['DoneEvent'])
   | ({ type: 'error' } & Schemas['ErrorEvent']);
 
 export type SpaceInfo = Schemas['SpaceInfo'];
@@ -31,8 +31,6 @@ export type JobStatus = IngestJob['status'];
 
 /** A message as the UI keeps it (and persists it in localStorage). */
 export type MessageStatus = 'streaming' | 'done' | 'stopped' | 'error';
-
-export type Rating = 'up' | 'down';
 
 /** What the user said about an answer (sent with POST /api/feedback). */
 export interface MessageFeedback {
@@ -73,81 +71,13 @@ export interface Conversation {
   messages: ChatMessage[];
 }
 
-/* The history API of issue 19, written from its contract until api-types.ts carries it. */
-export interface ConversationSummary {
-  id: string;
-  title: string;
-  updated_at: string;
-}
-
+/* Server-side history, feedback and the operators' analytics. */
+export type ConversationSummary = Schemas['ConversationSummary'];
 /** One question of a reopened conversation and its answer (null when a cited passage is withheld). */
-export interface StoredAnswer {
-  message_id: string;
-  created_at: string;
-  question: string;
-  answer: string | null;
-  sources: Source[];
-  withheld_sources: number;
-  answer_found: boolean;
-  mode: string;
-  rating: Rating | null;
-}
-
-export interface ConversationDetail extends ConversationSummary {
-  created_at: string;
-  messages: StoredAnswer[];
-}
-
-export interface FeedbackBody {
-  message_id: string;
-  rating: Rating;
-  comment?: string;
-  wrong_chunk_ids?: string[];
-}
-
-export interface QuestionStat {
-  message_id: string;
-  created_at: string;
-  question: string | null;
-  answer_found: boolean;
-  sources: number;
-  rating: Rating | null;
-  comment: string | null;
-  wrong_chunk_ids: string[];
-}
-
-export interface PageStat {
-  page_id: string;
-  title: string;
-  space_key: string;
-  url: string;
-  citations?: number;
-}
-
-export interface SpaceStat {
-  space_key: string;
-  questions: number;
-  thumbs_down: number;
-}
-
-export interface Percentiles {
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-}
-
+export type StoredAnswer = Schemas['StoredAnswer'];
+export type ConversationDetail = Schemas['ConversationOut'];
+export type FeedbackBody = Schemas['FeedbackBody'];
+export type Rating = FeedbackBody['rating'];
 /** GET /api/admin/analytics: usage over [start, end), operators only. */
-export interface Analytics {
-  start: string;
-  end: string;
-  questions: number;
-  thumbs_up: number;
-  thumbs_down: number;
-  unanswered: QuestionStat[];
-  thumbed_down: QuestionStat[];
-  most_cited: PageStat[];
-  never_cited: PageStat[];
-  never_cited_total: number;
-  spaces: SpaceStat[];
-  latency_ms: { total: Percentiles; first_token: Percentiles; retrieve: Percentiles };
-}
+export type Analytics = Schemas['AnalyticsOut'];
+export type Percentiles = Schemas['Percentiles'];
