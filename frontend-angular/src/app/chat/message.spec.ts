@@ -147,8 +147,9 @@ describe('Message', () => {
       await render(answer());
       expect(q('thumb-up')).toBeNull();
       await renderStored();
-      expect(q('thumb-up')?.getAttribute('aria-label')).toBe('Réponse utile');
-      expect(q('thumb-down')?.getAttribute('aria-label')).toBe('Réponse pas utile');
+      expect(q('thumb-up')?.textContent?.trim()).toBe('Utile');
+      expect(q('thumb-down')?.textContent?.trim()).toBe('Pas utile');
+      expect(el.querySelector('[role="group"]')?.getAttribute('aria-label')).toBe('Votre avis sur cette réponse');
       expect(q('thumb-down')?.getAttribute('aria-pressed')).toBe('false');
       expect(q('thumb-up')?.tagName).toBe('BUTTON');
     });
