@@ -38,12 +38,24 @@ export class ConversationStore {
     if (this.state().some((c) => c.id === id)) this.activeIdState.set(id);
   }
 
-  /** Switches to server-side history with the caller's conversations (their messages come later). */
-  useServer(summaries: ConversationSummary[]): void {
+  /** Switches to server-side history: what this browser kept is neither shown nor written any more. */
+  useServer(): void {
+    if (this.serverSide()) return;
     this.serverSideState.set(true);
     this.activeIdState.set(null);
-    this.state.set(
-      summaries.map((c) => ({
+    this.state.set([]);
+  }
+
+  /**
+   * The caller's conversations as the server lists them (their messages come when reopened).
+   * Conversations of this session (already started or reopened) are kept as they are.
+   */
+  setServerList(summaries: ConversationSummary[]): void {
+    const inSession = this.state().filter((c) => c.loaded !== false);
+    const known = new Set(inSession.map((c) => c.serverId));
+    const listed = summaries
+      .filter((c) => !known.has(c.id))
+      .map((c) => ({
         id: c.id,
         serverId: c.id,
         title: c.title,
@@ -51,8 +63,8 @@ export class ConversationStore {
         updatedAt: c.updated_at,
         messages: [],
         loaded: false,
-      })),
-    );
+      }));
+    this.state.set([...inSession, ...listed]);
   }
 
   /** Fills a server conversation with its messages (GET /api/conversations/{id}). */

@@ -78,6 +78,26 @@ describe('HistoryService', () => {
     expect(localStorage.getItem(CONVERSATIONS_STORAGE_KEY)).toBe('[]');
   });
 
+  it('keeps nothing in this browser even when the list cannot be read, and says why', async () => {
+    signedIn(TestBed.inject(AuthService));
+    server.failWith(503);
+    await history.load();
+    expect(history.error()).toBe('Historique indisponible (HTTP 503)');
+    expect(store.serverSide()).toBe(true);
+    store.ensureActive('Question pendant la panne');
+    expect(localStorage.getItem(CONVERSATIONS_STORAGE_KEY)).toBeNull();
+  });
+
+  it('keeps a conversation started before the list arrived', async () => {
+    signedIn(TestBed.inject(AuthService));
+    store.useServer();
+    const id = store.ensureActive('Déjà commencée');
+    store.bindServer(id, 'none', { conversation_id: 'c2', message_id: null });
+    await history.load();
+    expect(store.activeId()).toBe(id);
+    expect(store.conversations().map((c) => c.title)).toEqual(['Déjà commencée', 'Congés payés']);
+  });
+
   it('reopens a conversation with its messages, sources and the note for withheld sources', async () => {
     signedIn(TestBed.inject(AuthService));
     await history.load();

@@ -23,7 +23,8 @@ export class HistoryService {
   /** Loads the signed-in user's conversations from the server (no-op when the browser keeps them). */
   async load(): Promise<void> {
     if (!this.auth.config()?.history) return;
-    await this.call(async () => this.store.useServer(await this.api.listConversations()));
+    this.store.useServer(); // even if the list cannot be read now: never fall back to this browser
+    await this.call(async () => this.store.setServerList(await this.api.listConversations()));
   }
 
   /** Shows a conversation, fetching its messages from the server the first time. */
