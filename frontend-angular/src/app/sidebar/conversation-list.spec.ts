@@ -96,5 +96,7 @@ describe('ConversationList', () => {
     await fixture.whenStable();
     expect(store.conversations()).toEqual([]);
     expect(el.textContent).toContain('Aucune conversation enregistrée.');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(document.activeElement?.getAttribute('data-testid')).toBe('new-conversation');
   });
 });

@@ -48,13 +48,16 @@ export class ConversationList {
     focusLater(`conversation-${id}`);
   }
 
-  protected remove(id: string): void {
-    void this.history.remove(id);
+  /** After a deletion the focus, which was on a button now gone, goes to "New conversation". */
+  protected async remove(id: string): Promise<void> {
+    await this.history.remove(id);
+    focusLater('new-conversation');
   }
 
   protected async removeAll(): Promise<void> {
     this.confirmingDeleteAll.set(false);
     await this.history.removeAll();
+    focusLater('new-conversation');
   }
 }
 
