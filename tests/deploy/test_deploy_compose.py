@@ -17,10 +17,10 @@ from pydantic import AliasChoices
 from confluence_rag.settings import Settings
 from tests.deploy.helpers import REPO, VENV
 
-SERVICES = {"chroma", "redis", "query-api", "ingest-worker", "ingest-scheduler", "frontend"}
+SERVICES = {"chroma", "redis", "postgres", "query-api", "ingest-worker", "ingest-scheduler", "frontend"}
 BACKEND = ("query-api", "ingest-worker", "ingest-scheduler")
 # Variables compose interpolates that are no settings of the Python services.
-COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC"}
+COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
 # Variables of the frontend container: the nginx template's (deploy/nginx/nginx.conf.template).
 NGINX_TEMPLATE_VARS = {
     "NGINX_USER",
@@ -109,6 +109,7 @@ def test_healthchecks_probe_the_health_endpoints(compose):
     assert any("127.0.0.1:8001/health" in part for part in svcs["ingest-scheduler"]["healthcheck"]["test"])
     assert any("control.ping" in part for part in svcs["ingest-worker"]["healthcheck"]["test"])
     assert svcs["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert "pg_isready" in svcs["postgres"]["healthcheck"]["test"][1]
     assert any("/healthz" in part for part in svcs["frontend"]["healthcheck"]["test"])
     # The chroma image has no curl/wget/python (only bash); the backend image has no curl.
     assert svcs["chroma"]["healthcheck"]["test"][1] == "/bin/bash"
@@ -125,6 +126,7 @@ def test_volumes_declared_and_mounted(compose):
     # Redis keeps its append-only file (queued batches, run counters) across restarts.
     assert "redis-data:/data" in svcs["redis"]["volumes"]
     assert "--appendonly" in svcs["redis"]["command"]
+    assert "postgres-data:/var/lib/postgresql/data" in svcs["postgres"]["volumes"]
     # The query API and the Celery workers are stateless (replicas): no volume.
     assert not svcs["query-api"].get("volumes")
     assert not svcs["ingest-worker"].get("volumes")
@@ -166,6 +168,8 @@ def test_start_order_waits_for_health(compose):
         assert svcs[name]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert svcs["query-api"]["depends_on"]["chroma"]["condition"] == "service_healthy"
     assert svcs["query-api"]["depends_on"]["ingest-scheduler"]["condition"] == "service_started"
+    assert svcs["query-api"]["depends_on"]["postgres"]["condition"] == "service_started"
+    assert env_of(svcs["query-api"])["DATABASE_URL"].startswith("postgresql+psycopg://")
     assert svcs["frontend"]["depends_on"]["query-api"]["condition"] == "service_healthy"
 
 

@@ -11,7 +11,7 @@ def _example_names() -> set[str]:
     return {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
 
 
-COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC"}
+COMPOSE_ONLY = {"FRONTEND_PORT", "CSP_CONNECT_SRC", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
 
 
 def test_env_example_documents_every_setting_and_nothing_else():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -237,7 +237,7 @@ class FeedbackBody(BaseModel):
     message_id: str = Field(pattern=UUID_PATTERN, description="From the chat's `done` event / JSON answer")
     rating: Literal["up", "down"]
     comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
-    wrong_chunk_ids: list[str] = Field(
+    wrong_chunk_ids: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list,
         max_length=MAX_FILTER_ITEMS,
         description="Cited passages (chunk_id) the user says are wrong",

@@ -135,7 +135,6 @@ class HistoryService:
                             updated_at=now,
                         )
                     )
-                    session.flush()
                 message.conversation_id = conversation_id
             else:
                 conversation_id = None

@@ -144,8 +144,7 @@ def test_operators_see_unanswered_and_thumbed_down_questions(serve):
     }
     assert report["spaces"][0]["space_key"] == "ENG" and report["latency_ms"]["total"]["p50"] > 0
 
-    future = {"start": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-    assert api.get("/api/admin/analytics", params=future, headers=OPERATOR).status_code == 422
+    assert api.get("/api/admin/analytics", params={"start": "0.5"}, headers=OPERATOR).status_code == 422
     later = {"start": "2000-01-01T00:00:00", "end": "2000-02-01T00:00:00"}
     assert (
         api.get("/api/admin/analytics", params=later, headers={"Authorization": f"Bearer {ADMIN}"}).json()["questions"]

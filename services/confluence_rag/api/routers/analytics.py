@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from confluence_rag.api.auth import require_admin
 from confluence_rag.api.schemas import AnalyticsOut
@@ -21,14 +23,23 @@ ERRORS = error_responses(401, 403, 422, 503)
 Admin = Annotated[Services, Depends(require_admin)]
 
 
+def _iso_only(value: object) -> object:
+    """ISO 8601 only: pydantic would also read a number as a Unix time (`?start=0.5`)."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("an ISO 8601 date-time is expected, e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 def period(
-    start: Annotated[datetime | None, Query(description="Inclusive; default: 30 days before end")] = None,
-    end: Annotated[datetime | None, Query(description="Exclusive; default: now. Without a zone: UTC")] = None,
+    start: Annotated[IsoDateTime | None, Query(description="Inclusive; default: 30 days before end")] = None,
+    end: Annotated[IsoDateTime | None, Query(description="Exclusive; default: now. Without a zone: UTC")] = None,
 ) -> tuple[datetime, datetime]:
+    """The period [start, end); start at or after end is an empty period."""
     end = _utc(end) if end else datetime.now(UTC)
     start = _utc(start) if start else end - timedelta(days=DEFAULT_DAYS)
-    if start >= end:
-        raise HTTPException(422, "start must be before end")
     return start, end
 
 
