@@ -1,4 +1,5 @@
-import { TestBed } from '@angular/core/testing';
+import { ComponentFixture, TestBed } from '@angular/core/testing';
+import { FakeHistoryServer } from '../testing/fake-history';
 import { jsonResponse } from '../testing/fixtures';
 import { App } from './app';
 import { ApiService } from './core/api.service';
@@ -6,7 +7,9 @@ import { AuthService } from './core/auth.service';
 import { SpacesStore } from './core/spaces.store';
 
 describe('App', () => {
-  beforeEach(() => {
+  beforeEach(async () => {
+    // The admin panel is a @defer block: its components load like lazy chunks.
+    await TestBed.configureTestingModule({ imports: [App] }).compileComponents();
     localStorage.clear();
     sessionStorage.clear();
     const api = TestBed.inject(ApiService);
@@ -16,6 +19,13 @@ describe('App', () => {
         : jsonResponse(404, { detail: 'Not Found' }),
     ) as unknown as typeof fetch;
   });
+
+  /** Lets the admin panel's @defer block load and render. */
+  async function settle(fixture: ComponentFixture<App>) {
+    await fixture.whenStable();
+    await new Promise((r) => setTimeout(r, 0));
+    await fixture.whenStable();
+  }
 
   async function create() {
     const fixture = TestBed.createComponent(App);
@@ -59,7 +69,7 @@ describe('App', () => {
     const { el, fixture } = await create();
     const toggle = el.querySelector<HTMLButtonElement>('[data-testid="admin-toggle"]')!;
     toggle.click();
-    await fixture.whenStable();
+    await settle(fixture);
     expect(el.querySelector('[data-testid="ingest-panel"]')).not.toBeNull();
     expect(el.querySelector('[data-testid="question-input"]')).toBeNull();
     expect(toggle.getAttribute('aria-pressed')).toBe('true');
@@ -103,15 +113,29 @@ describe('App', () => {
       expect(el.querySelector('[data-testid="admin-toggle"]')).toBeNull();
     });
 
-    it('offers the ingestion panel to operators, without asking for the admin token', async () => {
+    it('offers the ingestion and usage panels to operators, without asking for the admin token', async () => {
       signIn('proxy', true);
       const { el, fixture } = await create();
       expect(el.querySelector('[data-testid="sign-out"]')).toBeNull(); // the proxy owns the session
       const toggle = el.querySelector<HTMLButtonElement>('[data-testid="admin-toggle"]')!;
       toggle.click();
-      await fixture.whenStable();
+      await settle(fixture);
       expect(el.querySelector('[data-testid="ingest-panel"]')).not.toBeNull();
+      expect(el.querySelector('[data-testid="usage-panel"]')).not.toBeNull();
       expect(el.querySelector('[data-testid="admin-token"]')).toBeNull();
+    });
+
+    it('lists the conversations the server keeps for the signed-in user in the side panel', async () => {
+      const auth = signIn('proxy', false);
+      auth.config.update((c) => ({ ...c!, history: true }));
+      const server = new FakeHistoryServer();
+      server.add({ id: 'c1', title: 'Congés payés', created_at: '2026-12-01T09:00:00Z', updated_at: '2026-12-01T09:00:00Z', messages: [] });
+      server.install(TestBed.inject(ApiService));
+      const { el } = await create();
+      expect(server.calls).toContain('GET /api/conversations');
+      const items = el.querySelectorAll('[data-testid="sidebar"] [data-testid="conversation-item"]');
+      expect([...items].map((i) => i.querySelector('.title')?.textContent)).toEqual(['Congés payés']);
+      expect(el.querySelector('[data-testid="sidebar"]')?.textContent).toContain('Enregistrées sur le serveur');
     });
 
     it('shows only the sign-in card when nobody is signed in, and loads nothing', async () => {

@@ -1,10 +1,12 @@
 import { Component, OnInit, computed, inject, signal } from '@angular/core';
 import { IngestPanel } from './admin/ingest-panel';
+import { UsagePanel } from './admin/usage-panel';
 import { SignInCard } from './auth/sign-in-card';
 import { UserBadge } from './auth/user-badge';
 import { AuthService } from './core/auth.service';
 import { Chat } from './chat/chat';
 import { ConversationStore } from './core/conversation.store';
+import { HistoryService } from './core/history.service';
 import { I18nService } from './core/i18n.service';
 import { SpacesStore } from './core/spaces.store';
 import { LanguageSwitch } from './shared/language-switch';
@@ -14,10 +16,20 @@ import { SourcesPanel } from './sources/sources-panel';
 
 type View = 'chat' | 'admin';
 
-/** Page shell: top bar, conversation sidebar, chat (or ingestion admin), sources panel. */
+/** Page shell: top bar, conversation sidebar, chat (or the admin panel: ingestion, usage), sources panel. */
 @Component({
   selector: 'app-root',
-  imports: [Chat, ConversationList, IngestPanel, LanguageSwitch, SignInCard, SourcesPanel, SpaceFilter, UserBadge],
+  imports: [
+    Chat,
+    ConversationList,
+    IngestPanel,
+    LanguageSwitch,
+    SignInCard,
+    SourcesPanel,
+    SpaceFilter,
+    UsagePanel,
+    UserBadge,
+  ],
   templateUrl: './app.html',
   styleUrl: './app.css',
   host: { '(document:keydown.escape)': 'closeDrawers()' },
@@ -27,6 +39,7 @@ export class App implements OnInit {
   protected readonly auth = inject(AuthService);
   private readonly store = inject(ConversationStore);
   private readonly spaces = inject(SpacesStore);
+  private readonly history = inject(HistoryService);
 
   protected readonly view = signal<View>('chat');
   /** Drawers used at narrow widths (CSS shows both panels inline on wide screens). */
@@ -43,7 +56,9 @@ export class App implements OnInit {
   protected readonly sources = computed(() => this.sourcesMessage()?.sources ?? []);
 
   ngOnInit(): void {
-    if (this.auth.state() === 'ready') void this.spaces.load();
+    if (this.auth.state() !== 'ready') return;
+    void this.spaces.load();
+    void this.history.load();
   }
 
   protected toggleView(): void {

@@ -2,7 +2,8 @@ import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { job } from '../../testing/fixtures';
 import { ApiError } from '../core/api-error';
 import { ApiService } from '../core/api.service';
-import { ADMIN_TOKEN_STORAGE_KEY, INGEST_POLL_INTERVAL_MS, IngestPanel } from './ingest-panel';
+import { ADMIN_TOKEN_STORAGE_KEY } from '../core/admin-token.store';
+import { INGEST_POLL_INTERVAL_MS, IngestPanel } from './ingest-panel';
 
 describe('IngestPanel', () => {
   let fixture: ComponentFixture<IngestPanel>;

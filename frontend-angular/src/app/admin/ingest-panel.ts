@@ -1,15 +1,14 @@
 import { Component, DestroyRef, InjectionToken, OnInit, computed, inject, signal } from '@angular/core';
+import { AdminTokenStore } from '../core/admin-token.store';
 import { ApiError } from '../core/api-error';
 import { ApiService } from '../core/api.service';
-import { AuthService } from '../core/auth.service';
 import { ChatService } from '../core/chat.service';
+import { ADMIN_DICTIONARIES } from '../core/i18n.admin';
 import { I18nService } from '../core/i18n.service';
 import { IngestJob } from '../core/models';
 import { SpacesStore } from '../core/spaces.store';
-import { readStorage, writeStorage } from '../core/storage';
 import { AccessExplain } from './access-explain';
 
-export const ADMIN_TOKEN_STORAGE_KEY = 'confluence-rag.adminToken';
 /** How often a running job is polled (GET /api/ingest/jobs/{id}). */
 export const INGEST_POLL_INTERVAL_MS = new InjectionToken<number>('INGEST_POLL_INTERVAL_MS', {
   factory: () => 1000,
@@ -20,7 +19,7 @@ export const INGEST_POLL_INTERVAL_MS = new InjectionToken<number>('INGEST_POLL_I
   selector: 'app-ingest-panel',
   imports: [AccessExplain],
   templateUrl: './ingest-panel.html',
-  styleUrl: './ingest-panel.css',
+  styleUrls: ['./panel.css', './ingest-panel.css'],
 })
 export class IngestPanel implements OnInit {
   protected readonly i18n = inject(I18nService);
@@ -28,11 +27,7 @@ export class IngestPanel implements OnInit {
   private readonly chat = inject(ChatService);
   protected readonly spaces = inject(SpacesStore);
   private readonly pollInterval = inject(INGEST_POLL_INTERVAL_MS);
-
-  private readonly auth = inject(AuthService);
-  /** Signed-in operators (ADMIN_GROUPS) use their own token; without sign-in, ADMIN_TOKEN is typed here. */
-  protected readonly needsToken = computed(() => !this.auth.me()?.is_admin);
-  protected readonly token = signal(readStorage(sessionStorage, ADMIN_TOKEN_STORAGE_KEY) ?? '');
+  protected readonly admin = inject(AdminTokenStore);
   protected readonly spaceKey = signal('');
   protected readonly full = signal(false);
   protected readonly job = signal<IngestJob | null>(null);
@@ -45,13 +40,14 @@ export class IngestPanel implements OnInit {
     return status === 'queued' || status === 'running';
   });
   protected readonly canStart = computed(
-    () => (!this.needsToken() || !!this.token().trim()) && !!this.spaceKey().trim() && !this.starting() && !this.running(),
+    () => this.admin.ready() && !!this.spaceKey().trim() && !this.starting() && !this.running(),
   );
 
   private timer: ReturnType<typeof setTimeout> | undefined;
   private destroyed = false;
 
   constructor() {
+    this.i18n.extend(ADMIN_DICTIONARIES);
     inject(DestroyRef).onDestroy(() => {
       this.destroyed = true;
       clearTimeout(this.timer);
@@ -59,12 +55,7 @@ export class IngestPanel implements OnInit {
   }
 
   ngOnInit(): void {
-    if (this.token() || !this.needsToken()) void this.refreshJobs();
-  }
-
-  protected setToken(value: string): void {
-    this.token.set(value);
-    writeStorage(sessionStorage, ADMIN_TOKEN_STORAGE_KEY, value || null);
+    void this.refreshJobs();
   }
 
   async start(): Promise<void> {
@@ -72,7 +63,7 @@ export class IngestPanel implements OnInit {
     this.starting.set(true);
     this.error.set(null);
     try {
-      const job = await this.api.startJob(this.token().trim(), this.spaceKey().trim(), this.full());
+      const job = await this.api.startJob(this.admin.token(), this.spaceKey().trim(), this.full());
       this.job.set(job);
       this.schedulePoll(job.id);
     } catch (err) {
@@ -83,9 +74,9 @@ export class IngestPanel implements OnInit {
   }
 
   async refreshJobs(): Promise<void> {
-    if (!this.token().trim() && this.needsToken()) return;
+    if (!this.admin.ready()) return;
     try {
-      this.jobs.set(await this.api.listJobs(this.token().trim()));
+      this.jobs.set(await this.api.listJobs(this.admin.token()));
       this.error.set(null);
     } catch (err) {
       this.error.set(this.chat.describe(err));
@@ -100,7 +91,7 @@ export class IngestPanel implements OnInit {
 
   private async poll(id: string): Promise<void> {
     try {
-      const job = await this.api.getJob(this.token().trim(), id);
+      const job = await this.api.getJob(this.admin.token(), id);
       this.job.set(job);
       this.error.set(null);
       if (job.status === 'queued' || job.status === 'running') {

@@ -1,5 +1,8 @@
 import { ComponentFixture, TestBed } from '@angular/core/testing';
-import { source } from '../../testing/fixtures';
+import { FakeHistoryServer } from '../../testing/fake-history';
+import { flush, source } from '../../testing/fixtures';
+import { ApiService } from '../core/api.service';
+import { ConversationStore } from '../core/conversation.store';
 import { ChatMessage } from '../core/models';
 import { Message } from './message';
 
@@ -120,5 +123,74 @@ describe('Message', () => {
     expect(el.querySelector('.duration')?.textContent).toContain('1,5 s');
     await render(answer({ timings: { total_ms: 12.4 } }));
     expect(el.querySelector('.duration')?.textContent).toContain('12 ms');
+  });
+
+  describe('feedback', () => {
+    let server: FakeHistoryServer;
+    let store: ConversationStore;
+
+    /** Renders the stored answer as the chat does (from the store, after each change). */
+    async function renderStored(): Promise<void> {
+      await flush();
+      await render(store.messages()[0]);
+    }
+
+    beforeEach(() => {
+      server = new FakeHistoryServer();
+      server.install(TestBed.inject(ApiService));
+      store = TestBed.inject(ConversationStore);
+      store.addMessage(store.ensureActive('Congés ?'), answer({ serverId: 'm1' }));
+      fixture.componentRef.setInput('message', store.messages()[0]);
+    });
+
+    it('offers labelled thumbs only on an answer the server stored', async () => {
+      await render(answer());
+      expect(q('thumb-up')).toBeNull();
+      await renderStored();
+      expect(q('thumb-up')?.textContent?.trim()).toBe('Utile');
+      expect(q('thumb-down')?.textContent?.trim()).toBe('Pas utile');
+      expect(el.querySelector('[role="group"]')?.getAttribute('aria-label')).toBe('Votre avis sur cette réponse');
+      expect(q('thumb-down')?.getAttribute('aria-pressed')).toBe('false');
+      expect(q('thumb-up')?.tagName).toBe('BUTTON');
+    });
+
+    it('records a thumb down, then an optional comment, and says thank you to screen readers', async () => {
+      await renderStored();
+      (q('thumb-down') as HTMLButtonElement).click();
+      await renderStored();
+      expect(q('thumb-down')?.getAttribute('aria-pressed')).toBe('true');
+      expect(q('feedback-status')?.textContent).toBe('Merci, votre avis est enregistré.');
+      const box = q('feedback-comment') as HTMLTextAreaElement;
+      expect(el.querySelector(`label[for="${box.id}"]`)?.textContent).toContain('Commentaire (facultatif)');
+
+      box.value = 'La procédure a changé en 2026';
+      (q('feedback-send') as HTMLButtonElement).click();
+      await renderStored();
+      expect(server.feedback.at(-1)).toEqual({
+        message_id: 'm1',
+        rating: 'down',
+        comment: 'La procédure a changé en 2026',
+        wrong_chunk_ids: [],
+      });
+      expect(q('feedback-form')).toBeNull();
+    });
+
+    it('shows why feedback could not be saved', async () => {
+      server.failWith(503);
+      await renderStored();
+      (q('thumb-up') as HTMLButtonElement).click();
+      await renderStored();
+      expect(q('feedback-error')?.textContent).toContain('HTTP 503');
+      expect(q('feedback-error')?.getAttribute('role')).toBe('alert');
+      expect(q('feedback-form')).toBeNull();
+    });
+
+    it('shows the note for an answer withheld because its sources can no longer be read', async () => {
+      await render(answer({ content: '', sources: [], withheld: 2 }));
+      expect(q('withheld-notice')?.textContent).toContain('elle citait 2 passage(s) que vous ne pouvez plus lire');
+      expect(q('withheld-notice')?.getAttribute('role')).toBe('note');
+      await render(answer());
+      expect(q('withheld-notice')).toBeNull();
+    });
   });
 });

@@ -1,7 +1,8 @@
 import { Component, computed, inject, input, output, signal } from '@angular/core';
+import { FeedbackService } from '../core/feedback.service';
 import { I18nService } from '../core/i18n.service';
 import { renderMarkdown } from '../core/markdown';
-import { ChatMessage } from '../core/models';
+import { ChatMessage, Rating } from '../core/models';
 import { copyText } from './clipboard';
 
 type CopyState = 'idle' | 'copied' | 'failed';
@@ -20,6 +21,7 @@ type CopyState = 'idle' | 'copied' | 'failed';
 })
 export class Message {
   protected readonly i18n = inject(I18nService);
+  private readonly feedback = inject(FeedbackService);
 
   readonly message = input.required<ChatMessage>();
   /** The last message of the conversation: only it offers "Retry". */
@@ -30,6 +32,13 @@ export class Message {
   readonly showSources = output<void>();
 
   protected readonly copyState = signal<CopyState>('idle');
+  /** The comment box shows after a thumb until the comment is sent. */
+  protected readonly commenting = signal(false);
+  protected readonly feedbackError = signal<string | null>(null);
+  /** Announced once the server has the feedback. */
+  protected readonly feedbackStatus = signal('');
+  /** Answers the server stored (they have a message_id) take feedback. */
+  protected readonly canRate = computed(() => !!this.message().serverId && this.message().status === 'done');
   private copyTimer: ReturnType<typeof setTimeout> | undefined;
 
   protected readonly html = computed(() => {
@@ -50,6 +59,21 @@ export class Message {
       ? this.i18n.t('msg.durationMs', { ms: Math.round(ms) })
       : this.i18n.t('msg.duration', { seconds: this.i18n.number(ms / 1000) });
   });
+
+  protected async rate(rating: Rating): Promise<void> {
+    if (await this.send({ rating })) this.commenting.set(true);
+  }
+
+  protected async sendComment(comment: string): Promise<void> {
+    if (await this.send({ comment })) this.commenting.set(false);
+  }
+
+  private async send(change: { rating?: Rating; comment?: string }): Promise<boolean> {
+    const error = await this.feedback.update(this.message(), change);
+    this.feedbackError.set(error);
+    this.feedbackStatus.set(error ? '' : this.i18n.t('feedback.thanks'));
+    return !error;
+  }
 
   protected async copy(): Promise<void> {
     const ok = await copyText(this.message().content);

@@ -55,7 +55,14 @@ describe('ApiService', () => {
       expect(events.filter((e) => e.type === 'token').map((e) => (e as { text: string }).text).join('')).toBe(
         'Il faut poser [1].',
       );
-      expect(events[3]).toEqual({ type: 'done', mode: 'llm', answer_found: true, timings: { total_ms: 42 } });
+      expect(events[3]).toEqual({
+        type: 'done',
+        mode: 'llm',
+        answer_found: true,
+        timings: { total_ms: 42 },
+        conversation_id: null,
+        message_id: null,
+      });
     });
 
     it('yields the error event with the server message and stops there', async () => {
@@ -170,6 +177,17 @@ describe('ApiService', () => {
     it('treats a missing answer_found as true and a non-JSON error as its text', () => {
       expect(toChatEvent('done', '{"mode":"extractive"}')).toMatchObject({ mode: 'extractive', answer_found: true });
       expect(toChatEvent('error', 'boom')).toEqual({ type: 'error', status: 0, message: 'boom' });
+    });
+
+    it('keeps the conversation_id and message_id of the done event when the server stored the answer', () => {
+      expect(toChatEvent('done', '{"mode":"llm","conversation_id":"c1","message_id":"m1"}')).toMatchObject({
+        conversation_id: 'c1',
+        message_id: 'm1',
+      });
+      expect(toChatEvent('done', '{"mode":"llm","conversation_id":null}')).toMatchObject({
+        conversation_id: null,
+        message_id: null,
+      });
     });
   });
 });

@@ -1,7 +1,17 @@
 import { Injectable } from '@angular/core';
 import { ApiError, detailFromBody, errorFromResponse, isAbortError } from './api-error';
 import { AuthConfig, FetchInterceptor, Me } from './auth.models';
-import { AccessExplanation, ChatEvent, ChatRequest, IngestJob, SpaceInfo } from './models';
+import {
+  AccessExplanation,
+  Analytics,
+  ChatEvent,
+  ChatRequest,
+  ConversationDetail,
+  ConversationSummary,
+  FeedbackBody,
+  IngestJob,
+  SpaceInfo,
+} from './models';
 import { SseParser } from './sse';
 
 /**
@@ -54,6 +64,53 @@ export class ApiService {
   explainAccess(token: string, pageId: string, user: string): Promise<AccessExplanation> {
     const query = new URLSearchParams({ page_id: pageId, ...(user ? { user } : {}) });
     return this.json<AccessExplanation>(`/api/access/explain?${query}`, { headers: authHeaders(token) });
+  }
+
+  async listConversations(): Promise<ConversationSummary[]> {
+    const body = await this.json<{ conversations: ConversationSummary[] }>('/api/conversations');
+    return body.conversations ?? [];
+  }
+
+  getConversation(id: string): Promise<ConversationDetail> {
+    return this.json<ConversationDetail>(conversationUrl(id));
+  }
+
+  async renameConversation(id: string, title: string): Promise<void> {
+    await this.send(conversationUrl(id), {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title }),
+    });
+  }
+
+  async deleteConversation(id: string): Promise<void> {
+    await this.send(conversationUrl(id), { method: 'DELETE' });
+  }
+
+  /** Deletes all of the caller's conversations. */
+  async deleteAllConversations(): Promise<void> {
+    await this.send('/api/conversations', { method: 'DELETE' });
+  }
+
+  async sendFeedback(feedback: FeedbackBody): Promise<void> {
+    await this.send('/api/feedback', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(feedback),
+    });
+  }
+
+  /** Usage over [start, end) (ISO date-times), for operators (their own token, or ADMIN_TOKEN). */
+  analytics(token: string, start: string, end: string): Promise<Analytics> {
+    return this.json<Analytics>(`/api/admin/analytics?${periodQuery(start, end)}`, { headers: authHeaders(token) });
+  }
+
+  /** The same period as CSV, one row per answered question. */
+  async analyticsCsv(token: string, start: string, end: string): Promise<Blob> {
+    const response = await this.send(`/api/admin/analytics.csv?${periodQuery(start, end)}`, {
+      headers: { ...authHeaders(token), Accept: 'text/csv' },
+    });
+    return response.blob();
   }
 
   /**
@@ -126,6 +183,14 @@ export class ApiService {
   }
 }
 
+function periodQuery(start: string, end: string): string {
+  return new URLSearchParams({ start, end }).toString();
+}
+
+function conversationUrl(id: string): string {
+  return `/api/conversations/${encodeURIComponent(id)}`;
+}
+
 function authHeaders(token: string): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
@@ -155,6 +220,8 @@ export function toChatEvent(type: string, data: string): ChatEvent | null {
         mode: payload['mode'] === 'extractive' ? 'extractive' : 'llm',
         answer_found: payload['answer_found'] !== false,
         timings: (payload['timings'] as never) ?? undefined,
+        conversation_id: stringOrNull(payload['conversation_id']),
+        message_id: stringOrNull(payload['message_id']),
       };
     case 'error':
       return {
@@ -165,4 +232,8 @@ export function toChatEvent(type: string, data: string): ChatEvent | null {
     default:
       return null;
   }
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value ? value : null;
 }

@@ -5,6 +5,8 @@ export interface AuthConfig {
   client_id: string;
   scopes: string;
   audience: string;
+  /** Signed-in users' conversations are kept on the server (else the page keeps them). */
+  history?: boolean;
 }
 
 /** GET /api/auth/me: who the API thinks is asking. */

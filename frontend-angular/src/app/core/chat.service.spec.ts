@@ -34,7 +34,7 @@ describe('ChatService', () => {
     expect(store.messages()[1].status).toBe('streaming');
 
     stream.emit({ type: 'token', text: 'portail [1].' });
-    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: { total_ms: 900 } });
+    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: { total_ms: 900 }, conversation_id: null, message_id: null });
     await done;
 
     const answer = store.messages()[1];
@@ -46,12 +46,12 @@ describe('ChatService', () => {
 
   it('sends the whole history with a follow-up question', async () => {
     const first = chat.send('Première question');
-    stream.emit({ type: 'token', text: 'Première réponse' }, { type: 'done', mode: 'llm', answer_found: true, timings: {} });
+    stream.emit({ type: 'token', text: 'Première réponse' }, { type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: null, message_id: null });
     await first;
     stream.reset();
 
     const second = chat.send('Et ensuite ?');
-    stream.emit({ type: 'token', text: 'Deuxième réponse' }, { type: 'done', mode: 'llm', answer_found: true, timings: {} });
+    stream.emit({ type: 'token', text: 'Deuxième réponse' }, { type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: null, message_id: null });
     await second;
 
     expect(stream.requests[1].messages).toEqual([
@@ -63,10 +63,26 @@ describe('ChatService', () => {
     expect(store.messages()).toHaveLength(4);
   });
 
+  it('continues a stored conversation: keeps the ids the server gave and sends conversation_id next', async () => {
+    const first = chat.send('Première question');
+    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: 'c9', message_id: 'm1' });
+    await first;
+    expect(stream.requests[0].conversation_id).toBeUndefined();
+    expect(store.active()?.serverId).toBe('c9');
+    expect(store.messages()[1].serverId).toBe('m1');
+    stream.reset();
+
+    const second = chat.send('Et ensuite ?');
+    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: 'c9', message_id: 'm2' });
+    await second;
+    expect(stream.requests[1].conversation_id).toBe('c9');
+    expect(store.messages()[3].serverId).toBe('m2');
+  });
+
   it('adds the selected space as the spaces filter', async () => {
     TestBed.inject(SpacesStore).selected.set('RH');
     const pending = chat.send('q');
-    stream.emit({ type: 'done', mode: 'llm', answer_found: false, timings: {} });
+    stream.emit({ type: 'done', mode: 'llm', answer_found: false, timings: {}, conversation_id: null, message_id: null });
     await pending;
     expect(stream.requests[0].spaces).toEqual(['RH']);
   });
@@ -97,7 +113,7 @@ describe('ChatService', () => {
     stream.reset();
 
     const again = chat.retry();
-    stream.emit({ type: 'token', text: 'OK' }, { type: 'done', mode: 'llm', answer_found: true, timings: {} });
+    stream.emit({ type: 'token', text: 'OK' }, { type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: null, message_id: null });
     await again;
     expect(store.messages().map((m) => [m.role, m.status, m.content])).toEqual([
       ['user', 'done', 'q'],
@@ -111,7 +127,7 @@ describe('ChatService', () => {
     expect(store.conversations()).toHaveLength(0);
     const pending = chat.send('q1');
     await chat.send('q2');
-    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: {} });
+    stream.emit({ type: 'done', mode: 'llm', answer_found: true, timings: {}, conversation_id: null, message_id: null });
     await pending;
     expect(store.messages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['q1']);
   });

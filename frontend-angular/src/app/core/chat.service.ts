@@ -53,8 +53,9 @@ export class ChatService {
   }
 
   private async answer(conversationId: string): Promise<void> {
-    const history = this.store.conversations().find((c) => c.id === conversationId)?.messages ?? [];
-    const request: ChatRequest = { messages: toRequestMessages(history) };
+    const conversation = this.store.conversations().find((c) => c.id === conversationId);
+    const request: ChatRequest = { messages: toRequestMessages(conversation?.messages ?? []) };
+    if (conversation?.serverId) request.conversation_id = conversation.serverId;
     const spaces = this.spaces.filter();
     if (spaces) request.spaces = spaces;
 
@@ -77,6 +78,7 @@ export class ChatService {
             break;
           case 'done':
             update({ status: 'done', mode: event.mode, answerFound: event.answer_found, timings: event.timings });
+            this.store.bindServer(conversationId, reply.id, event);
             break;
           case 'error':
             throw new ApiError(event.status, event.message || null);

@@ -1,4 +1,5 @@
 import { TestBed } from '@angular/core/testing';
+import { ADMIN_DICTIONARIES, ADMIN_EN, ADMIN_FR } from './i18n.admin';
 import { EN, FR } from './i18n.dictionary';
 import { I18nService, LANG_STORAGE_KEY } from './i18n.service';
 
@@ -31,6 +32,7 @@ describe('I18nService', () => {
 
   it('fills {placeholders} and leaves unknown ones visible', () => {
     const i18n = TestBed.inject(I18nService);
+    i18n.extend(ADMIN_DICTIONARIES);
     expect(i18n.t('admin.progress', { done: 4, total: 12 })).toBe('4 / 12 pages');
     expect(i18n.t('admin.progress', { done: 4 })).toBe('4 / {total} pages');
   });
@@ -44,6 +46,17 @@ describe('I18nService', () => {
 
   it('has an English text for every French key, and no empty text', () => {
     expect(Object.keys(EN).sort()).toEqual(Object.keys(FR).sort());
-    for (const text of [...Object.values(FR), ...Object.values(EN)]) expect(text.trim()).not.toBe('');
+    expect(Object.keys(ADMIN_EN).sort()).toEqual(Object.keys(ADMIN_FR).sort());
+    const all = [...Object.values(FR), ...Object.values(EN), ...Object.values(ADMIN_FR), ...Object.values(ADMIN_EN)];
+    for (const text of all) expect(text.trim()).not.toBe('');
+  });
+
+  it('speaks the admin panel’s strings once it added them', () => {
+    const i18n = TestBed.inject(I18nService);
+    expect(i18n.t('usage.title')).toBe('usage.title');
+    i18n.extend(ADMIN_DICTIONARIES);
+    expect(i18n.t('usage.title')).toBe('Utilisation');
+    i18n.setLang('en');
+    expect(i18n.t('usage.title')).toBe('Usage');
   });
 });

@@ -1,4 +1,5 @@
 import { DOCUMENT, Injectable, inject, signal } from '@angular/core';
+import type { AdminI18nKey } from './i18n.admin';
 import { Dictionary, EN, FR, I18nKey } from './i18n.dictionary';
 import { readStorage, writeStorage } from './storage';
 
@@ -16,6 +17,8 @@ export class I18nService {
   private readonly document = inject(DOCUMENT);
   private readonly current = signal<Lang>(initialLang());
   readonly lang = this.current.asReadonly();
+  /** Strings of parts of the app loaded later (the admin panel's). */
+  private readonly loaded: Record<Lang, Record<string, string>> = { fr: {}, en: {} };
 
   constructor() {
     this.applyToDocument();
@@ -27,14 +30,20 @@ export class I18nService {
     writeStorage(localStorage, LANG_STORAGE_KEY, lang);
   }
 
+  /** Adds the strings of a part of the app loaded later. */
+  extend(dictionaries: Record<Lang, Record<string, string>>): void {
+    for (const lang of LANGS) Object.assign(this.loaded[lang], dictionaries[lang]);
+  }
+
   private applyToDocument(): void {
     this.document.documentElement.lang = this.current();
     this.document.title = this.t('app.title');
   }
 
   /** Translates `key`, replacing `{name}` placeholders with `params.name`. */
-  t(key: I18nKey, params?: Record<string, string | number>): string {
-    const text = DICTIONARIES[this.current()][key] ?? key;
+  t(key: I18nKey | AdminI18nKey, params?: Record<string, string | number>): string {
+    const lang = this.current();
+    const text = (DICTIONARIES[lang] as Record<string, string>)[key] ?? this.loaded[lang][key] ?? key;
     if (!params) return text;
     return text.replace(/\{(\w+)\}/g, (m, name: string) =>
       name in params ? String(params[name]) : m,

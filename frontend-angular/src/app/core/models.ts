@@ -12,6 +12,7 @@ export type AnswerMode = Schemas['ChatOut']['mode'];
 /** A retrieved passage: a search result or a chat source. `n` is the citation number. */
 export type Source = Schemas['SourceOut'];
 
+/** `conversation_id` continues a conversation stored on the server. */
 export type ChatRequest = Schemas['ChatBody'];
 
 export type Timings = Schemas['Timings'];
@@ -34,8 +35,18 @@ export type JobStatus = IngestJob['status'];
 /** A message as the UI keeps it (and persists it in localStorage). */
 export type MessageStatus = 'streaming' | 'done' | 'stopped' | 'error';
 
+/** What the user said about an answer (sent with POST /api/feedback). */
+export interface MessageFeedback {
+  rating?: Rating;
+  comment?: string;
+  /** chunk_id of each cited passage the user marked as wrong. */
+  wrongSources?: string[];
+}
+
 export interface ChatMessage {
   id: string;
+  /** The server's message_id (server-side history): what feedback refers to. */
+  serverId?: string;
   role: Role;
   content: string;
   status: MessageStatus;
@@ -46,12 +57,30 @@ export interface ChatMessage {
   /** Human-readable error shown under a failed answer. */
   error?: string;
   timings?: Timings;
+  feedback?: MessageFeedback;
+  /** Cited passages of a reopened answer the user can no longer read (the answer is withheld with them). */
+  withheld?: number;
 }
 
 export interface Conversation {
   id: string;
+  /** The server's conversation_id, once the server stored it (server-side history). */
+  serverId?: string;
+  /** Server-side history: false until the messages were fetched (the list only has titles). */
+  loaded?: boolean;
   title: string;
   createdAt: string;
   updatedAt: string;
   messages: ChatMessage[];
 }
+
+/* Server-side history, feedback and the operators' analytics. */
+export type ConversationSummary = Schemas['ConversationSummary'];
+/** One question of a reopened conversation and its answer (null when a cited passage is withheld). */
+export type StoredAnswer = Schemas['StoredAnswer'];
+export type ConversationDetail = Schemas['ConversationOut'];
+export type FeedbackBody = Schemas['FeedbackBody'];
+export type Rating = FeedbackBody['rating'];
+/** GET /api/admin/analytics: usage over [start, end), operators only. */
+export type Analytics = Schemas['AnalyticsOut'];
+export type Percentiles = Schemas['Percentiles'];

@@ -52,4 +52,51 @@ describe('ConversationList', () => {
     expect(all('conversation-item').map((i) => i.querySelector('.title')?.textContent)).toEqual(['Notes de frais']);
     expect(store.conversations()).toHaveLength(1);
   });
+
+  it('renames a conversation from a labelled field, Enter saves and focus comes back', async () => {
+    const rename = all('rename-conversation')[1];
+    expect(rename.getAttribute('aria-label')).toBe('Renommer « Congés payés »');
+    rename.click();
+    await fixture.whenStable();
+    await new Promise((r) => setTimeout(r, 0));
+    const input = el.querySelector<HTMLInputElement>('[data-testid="rename-input"]')!;
+    expect(document.activeElement).toBe(input);
+    expect(el.querySelector(`label[for="${input.id}"]`)?.textContent).toBe('Nouveau titre');
+    input.value = 'Congés 2027';
+    el.querySelector<HTMLButtonElement>('[data-testid="rename-save"]')!.click();
+    await new Promise((r) => setTimeout(r, 0));
+    await fixture.whenStable();
+    expect(all('conversation-item').map((i) => i.querySelector('.title')?.textContent)).toContain('Congés 2027');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(document.activeElement?.textContent).toContain('Congés 2027');
+  });
+
+  it('Escape leaves the title as it was', async () => {
+    all('rename-conversation')[0].click();
+    await fixture.whenStable();
+    const input = el.querySelector<HTMLInputElement>('[data-testid="rename-input"]')!;
+    input.value = 'Autre';
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid="rename-input"]')).toBeNull();
+    expect(store.conversations()[0].title).toBe('Notes de frais');
+  });
+
+  it('deletes all conversations only after a confirmation', async () => {
+    all('delete-all')[0].click();
+    await fixture.whenStable();
+    all('delete-all-cancel')[0].click();
+    await fixture.whenStable();
+    expect(store.conversations()).toHaveLength(2);
+
+    all('delete-all')[0].click();
+    await fixture.whenStable();
+    all('delete-all-confirm')[0].click();
+    await new Promise((r) => setTimeout(r, 0));
+    await fixture.whenStable();
+    expect(store.conversations()).toEqual([]);
+    expect(el.textContent).toContain('Aucune conversation enregistrée.');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(document.activeElement?.getAttribute('data-testid')).toBe('new-conversation');
+  });
 });

@@ -1,5 +1,8 @@
 import { TestBed } from '@angular/core/testing';
-import { source } from '../../testing/fixtures';
+import { FakeHistoryServer } from '../../testing/fake-history';
+import { flush, source } from '../../testing/fixtures';
+import { ApiService } from '../core/api.service';
+import { ConversationStore } from '../core/conversation.store';
 import { SourcesPanel } from './sources-panel';
 
 describe('SourcesPanel', () => {
@@ -37,5 +40,35 @@ describe('SourcesPanel', () => {
     await fixture.whenStable();
     expect(fixture.nativeElement.querySelector('a')).toBeNull();
     expect(fixture.nativeElement.textContent).toContain('Page 1');
+  });
+
+  it('lets the user mark a cited passage of a stored answer as wrong, and take it back', async () => {
+    localStorage.clear();
+    const server = new FakeHistoryServer();
+    server.install(TestBed.inject(ApiService));
+    const store = TestBed.inject(ConversationStore);
+    const id = store.ensureActive('Congés ?');
+    store.addMessage(id, { id: 'a1', role: 'assistant', content: '[1]', status: 'done', createdAt: '', sources: [source(1)] });
+    const fixture = TestBed.createComponent(SourcesPanel);
+    const show = async () => {
+      await flush();
+      fixture.componentRef.setInput('message', store.messages()[0]);
+      fixture.componentRef.setInput('sources', store.messages()[0].sources);
+      await fixture.whenStable();
+      return fixture.nativeElement.querySelector('[data-testid="wrong-source"]') as HTMLButtonElement | null;
+    };
+    expect(await show()).toBeNull();
+
+    store.updateMessage(id, 'a1', { serverId: 'm1' });
+    const button = (await show())!;
+    expect(button.getAttribute('aria-label')).toBe('Source erronée : 1, « Page 1 »');
+    expect(button.getAttribute('aria-pressed')).toBe('false');
+    button.click();
+    expect((await show())!.getAttribute('aria-pressed')).toBe('true');
+    expect(server.feedback.at(-1)).toEqual({ message_id: 'm1', rating: 'down', wrong_chunk_ids: ['101#0'] });
+
+    (await show())!.click();
+    expect((await show())!.getAttribute('aria-pressed')).toBe('false');
+    expect(server.feedback.at(-1)?.wrong_chunk_ids).toEqual([]);
   });
 });
