@@ -1,6 +1,7 @@
 import { Component, computed, inject, input, signal } from '@angular/core';
 import { ApiService } from '../core/api.service';
 import { ChatService } from '../core/chat.service';
+import { ADMIN_DICTIONARIES } from '../core/i18n.admin';
 import { I18nService } from '../core/i18n.service';
 import { AccessExplanation } from '../core/models';
 
@@ -25,6 +26,10 @@ export class AccessExplain {
   protected readonly error = signal<string | null>(null);
   protected readonly loading = signal(false);
   protected readonly canAsk = computed(() => !!this.pageId().trim() && !this.loading());
+
+  constructor() {
+    this.i18n.extend(ADMIN_DICTIONARIES); // its strings load with the admin panel
+  }
 
   async explain(): Promise<void> {
     if (!this.canAsk()) return;
