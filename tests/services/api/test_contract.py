@@ -121,6 +121,7 @@ def test_every_route_declares_its_models_and_statuses(client):
         ("get", "/api/ingest/jobs"): {"200", "401", "403", "422", "503"},
         ("post", "/api/ingest/jobs"): {"202", "400", "401", "403", "409", "413", "422", "503"},
         ("get", "/api/ingest/jobs/{job_id}"): {"200", "401", "403", "404", "422", "503"},
+        ("get", "/api/access/explain"): {"200", "401", "403", "404", "422", "503"},
     }
     assert {(m, p) for p, ops in paths.items() for m in ops} == set(expected)
     for (method, path), statuses in expected.items():
