@@ -34,10 +34,10 @@ from llama_index.core.schema import TextNode
 from benchmarks import harness
 from benchmarks.datasets import PIWIGO, REPO, load_pages, load_questions
 from confluence_rag import index_schema as keys
+from confluence_rag.access.rule import SpaceAccess, SpaceGrant, can_read, canonical
+from confluence_rag.access.store import access_metadata, save_tables
 from confluence_rag.auth.identity import Identity
 from confluence_rag.container import Components
-from confluence_rag.ingestion.access import SpaceAccess, SpaceGrant, can_read, canonical
-from confluence_rag.ingestion.access_index import access_metadata, save_tables
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordHit, KeywordIndex
 from confluence_rag.retrieval.search import SearchService

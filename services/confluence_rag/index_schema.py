@@ -24,7 +24,7 @@ LISTING_SIG = "listing_sig"  # what a body-less listing says about the page (see
 PAGE_HASH = "page_hash"  # hash of the converted text + metadata: unchanged → not re-embedded
 ANCHORS = "anchors"  # JSON [[heading, id], …] in page order; on the page Document only, not on chunks
 
-# --- who may read it (ingestion/access.py; not part of PAGE_HASH: access changes never re-embed) --
+# --- who may read it (access/rule.py; not part of PAGE_HASH: access changes never re-embed) --
 ACCESS_LAYERS = "access_layers"  # JSON list of read-restriction layers (own + ancestors'), canonical
 ACCESS_KEY = "access_key"  # short hash of (space_key, layers): what queries filter on
 

@@ -7,7 +7,7 @@
   cannot be reached around the proxy. A trusted request without a user header is anonymous.
 
 Server/DC usernames are case-insensitive in Confluence: with a Server/DC source the user is lower-cased
-here, as the index stores it (sources/confluence_access.py). Cloud account ids are opaque: kept as sent.
+here, as the index stores it (access/confluence.py). Cloud account ids are opaque: kept as sent.
 ADMIN_TOKEN (scripts, the CLI, the worker's control API) is checked by `AdminToken`, the one place.
 """
 

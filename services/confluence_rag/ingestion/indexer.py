@@ -28,10 +28,10 @@ from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.schema import BaseNode, Document, MetadataMode, TransformComponent
 
 from confluence_rag import index_schema as keys
+from confluence_rag.access.rule import SpaceAccess
+from confluence_rag.access.store import access_metadata
 from confluence_rag.components.embedding import Embedder
 from confluence_rag.components.vector_store import ChunkStore
-from confluence_rag.ingestion.access import SpaceAccess
-from confluence_rag.ingestion.access_index import access_metadata
 from confluence_rag.ingestion.chunking import PageChunker
 from confluence_rag.ingestion.models import Page
 

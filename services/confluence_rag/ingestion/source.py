@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
 
-from confluence_rag.ingestion.access import SpaceAccess
+from confluence_rag.access.rule import SpaceAccess
 from confluence_rag.ingestion.models import Page
 
 

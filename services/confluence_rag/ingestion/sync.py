@@ -8,7 +8,7 @@ A sync of one space:
    listing differs from the index (new, moved in, relabelled, renamed, or a previous failure);
 3. re-embeds only pages whose content hash changed, and deletes indexed pages that left the
    listing (deleted, moved out, restricted, excluded by label);
-4. with permissions on, mirrors read access (ingestion/access.py): the source's permission data is
+4. with permissions on, mirrors read access (access/rule.py): the source's permission data is
    read once, before the pages (from the same body-less listing on Confluence), stamped on every
    written chunk, and the run ends with the permission pass over the whole space: chunks whose
    access differs from what Confluence says now are updated in place, without re-embedding.
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from confluence_rag.access.rule import SpaceAccess
+from confluence_rag.access.store import apply_access
 from confluence_rag.components.metrics import PERMISSION_PASS_SECONDS, PERMISSION_PROBLEMS
-from confluence_rag.ingestion.access import SpaceAccess
-from confluence_rag.ingestion.access_index import apply_access
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.models import Page
 from confluence_rag.ingestion.source import PageSource

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from confluence_rag import index_schema as keys
+from confluence_rag.access.store import load_grants, load_groups
+from confluence_rag.access.view import AccessView
 from confluence_rag.components.vector_store import ChunkStore
-from confluence_rag.ingestion.access_index import load_grants, load_groups
 from confluence_rag.retrieval.bm25 import Postings
 from confluence_rag.retrieval.filters import SearchFilters
-from confluence_rag.retrieval.permissions import AccessView
 from confluence_rag.retrieval.text import KeywordAnalyzer
 
 log = logging.getLogger(__name__)

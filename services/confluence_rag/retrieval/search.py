@@ -29,12 +29,12 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from confluence_rag import index_schema as keys
+from confluence_rag.access.view import CurrentAccess, Readable, chroma_access_where
 from confluence_rag.auth.identity import ANONYMOUS, Identity
 from confluence_rag.components.metrics import observe_retrieval
 from confluence_rag.container import Components
 from confluence_rag.retrieval.filters import SearchFilters
 from confluence_rag.retrieval.keyword import KeywordIndex
-from confluence_rag.retrieval.permissions import CurrentAccess, Readable, chroma_access_where
 
 SNIPPET_CHARS = 300
 # Vector search with permissions (see `SearchService._vector`): post-filter an oversampled query when

@@ -31,14 +31,14 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import HTTPError, RequestException
 from urllib3.util import Retry
 
+from confluence_rag.access.confluence import RESTRICTIONS_EXPAND, V2_FALLBACK, ConfluenceAccessReader
+from confluence_rag.access.rule import SpaceAccess
 from confluence_rag.components.metrics import CONFLUENCE_RATE_LIMITED, PERMISSION_PASS_SECONDS
-from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.attachments import UnreadableAttachment, attachment_kind, extract_text
 from confluence_rag.ingestion.comments import Comment, comments_signature, with_comments
 from confluence_rag.ingestion.models import Page, listing_signature
 from confluence_rag.ingestion.source import PageSource, SourceAuthError, SourceError
 from confluence_rag.settings import Settings
-from confluence_rag.sources.confluence_access import RESTRICTIONS_EXPAND, V2_FALLBACK, ConfluenceAccessReader
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,11 @@ class ConfluenceClient:
                 "CONFLUENCE_PAT needs read access to the space."
             )
         return ConfluenceError(f"Confluence error{f' {status}' if status else ''}: {message}")
+
+    @staticmethod
+    def auth_error(message: str) -> ConfluenceAuthError:
+        """The error for rejected credentials, for the permission reader (access/confluence.py)."""
+        return ConfluenceAuthError(message)
 
     # --- pages -----------------------------------------------------------------------------
     def get_space(self, space_key: str) -> dict:

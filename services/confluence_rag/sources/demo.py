@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from importlib import resources
 
-from confluence_rag.ingestion.access import PUBLIC, SpaceAccess
+from confluence_rag.access.rule import PUBLIC, SpaceAccess
 from confluence_rag.ingestion.models import Page
 from confluence_rag.ingestion.source import PageSource, SourceError
 

@@ -47,9 +47,9 @@ import redis
 from celery import Celery, Task
 from kombu.exceptions import OperationalError
 
+from confluence_rag.access.rule import SpaceAccess
 from confluence_rag.components.rate_limit import connect_redis, redacted
 from confluence_rag.container import Components
-from confluence_rag.ingestion.access import SpaceAccess
 from confluence_rag.ingestion.indexer import Indexer, ProgressFn, SyncStats
 from confluence_rag.ingestion.source import PageSource
 from confluence_rag.ingestion.sync import SyncState, finish_sync, plan_ids, start_sync

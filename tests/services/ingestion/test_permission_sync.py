@@ -16,7 +16,7 @@ from confluence_rag.retrieval.search import SearchService
 from confluence_rag.worker.runs import ingest_space, permission_pass
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence
-from tests.services.sources.test_confluence_access import populate
+from tests.services.access.test_confluence import populate
 
 PAYROLL_Q = "When are salaries paid?"
 

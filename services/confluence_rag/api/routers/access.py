@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
+from confluence_rag.access.explain import PageNotIndexed, explain_access
 from confluence_rag.api.auth import require_admin
 from confluence_rag.api.schemas import AccessExplanationOut
 from confluence_rag.api.services import Services
-from confluence_rag.retrieval.access_explain import PageNotIndexed, explain_access
 from confluence_rag.web.errors import error_responses
 
 log = logging.getLogger(__name__)

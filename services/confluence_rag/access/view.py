@@ -1,7 +1,7 @@
 """Who may read which chunks, decided before anything is ranked or cut.
 
 Every chunk carries an access key: a hash of (space, restriction layers). An index holds few
-distinct keys (one per distinct space + layers combination), so the rule (ingestion/access.py) is
+distinct keys (one per distinct space + layers combination), so the rule (access/rule.py) is
 evaluated once per key, not per chunk: for a user's principals the readable keys form a boolean
 vector, cached per (principals, index generation). From it:
 - the keyword index gets a 0/1 weight per chunk: BM25 scores only readable chunks, and takes its
@@ -28,9 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from confluence_rag import index_schema as keys
-from confluence_rag.auth.identity import Identity
-from confluence_rag.components.vector_store import ChunkStore
-from confluence_rag.ingestion.access import (
+from confluence_rag.access.rule import (
     SpaceGrant,
     can_read,
     can_view_space,
@@ -38,7 +36,9 @@ from confluence_rag.ingestion.access import (
     layers_from_json,
     user_principal,
 )
-from confluence_rag.ingestion.access_index import load_grants, load_groups
+from confluence_rag.access.store import load_grants, load_groups
+from confluence_rag.auth.identity import Identity
+from confluence_rag.components.vector_store import ChunkStore
 
 CACHE_ENTRIES = 4096
 

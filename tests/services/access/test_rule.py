@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from confluence_rag.ingestion.access import (
+from confluence_rag.access.rule import (
     DENY_LAYER,
     PUBLIC,
     SpaceAccess,

@@ -18,14 +18,14 @@ import json
 from dataclasses import dataclass
 
 from confluence_rag import index_schema as keys
-from confluence_rag.components.vector_store import ChunkStore
-from confluence_rag.ingestion.access import (
+from confluence_rag.access.rule import (
     Layers,
     SpaceAccess,
     SpaceGrant,
     access_key,
     layers_json,
 )
+from confluence_rag.components.vector_store import ChunkStore
 
 SPACE_GRANT = "space_grant"
 GROUPS = "groups"

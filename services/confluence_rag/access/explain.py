@@ -1,4 +1,4 @@
-"""Why a user can (or cannot) read a page: the rule of ingestion/access.py, spelled out for operators.
+"""Why a user can (or cannot) read a page: the rule of access/rule.py, spelled out for operators.
 
 Built only from what the index holds, the same records the query replicas decide on: the page's
 layers on its chunks (what is enforced), the space grant, the group members, plus the operators'
@@ -13,9 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from confluence_rag import index_schema as keys
-from confluence_rag.auth.identity import Identity
-from confluence_rag.components.vector_store import ChunkStore
-from confluence_rag.ingestion.access import (
+from confluence_rag.access.rule import (
     DENY,
     SpaceGrant,
     can_read,
@@ -23,8 +21,10 @@ from confluence_rag.ingestion.access import (
     layers_from_json,
     passes,
 )
-from confluence_rag.ingestion.access_index import load_grants, load_groups, load_groups_read, load_trail
-from confluence_rag.retrieval.permissions import AccessView
+from confluence_rag.access.store import load_grants, load_groups, load_groups_read, load_trail
+from confluence_rag.access.view import AccessView
+from confluence_rag.auth.identity import Identity
+from confluence_rag.components.vector_store import ChunkStore
 from confluence_rag.settings import Settings
 
 

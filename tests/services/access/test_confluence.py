@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from confluence_rag.ingestion.access import DENY_LAYER, NOBODY
+from confluence_rag.access.rule import DENY_LAYER, NOBODY
 from confluence_rag.sources.confluence import ConfluenceClient, ConfluenceSource
 from tests.conftest import confluence_settings
 from tests.fakes.confluence import FakeConfluence

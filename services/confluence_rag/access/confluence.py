@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlparse
 
 from requests.exceptions import RequestException
 
-from confluence_rag.ingestion.access import (
+from confluence_rag.access.rule import (
     DENY_LAYER,
     NOBODY,
     Layer,
@@ -38,9 +38,7 @@ from confluence_rag.ingestion.access import (
     referenced_groups,
     user_principal,
 )
-
-if TYPE_CHECKING:
-    from confluence_rag.sources.confluence import ConfluenceClient
+from confluence_rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +58,21 @@ class AccessReadError(RuntimeError):
         self.status = status  # the HTTP status, when Confluence answered
 
 
+class ConfluenceConnection(Protocol):
+    """What the reader needs of sources/confluence.py's client (this package sits below sources)."""
+
+    settings: Settings
+    api: Any  # atlassian-python-api's Confluence: its `request` sends through the client's session
+
+    def auth_error(self, message: str) -> Exception:
+        """The error for credentials Confluence rejects: raised, it stops the whole pass."""
+        ...
+
+
 class ConfluenceAccessReader:
     """One pass's permission reads (caches live as long as the object: one sync run)."""
 
-    def __init__(self, client: ConfluenceClient):
+    def __init__(self, client: ConfluenceConnection):
         self.client = client
         self.cloud = bool(client.settings.confluence_cloud)
         self._layers: dict[str, Layer | None] = {}  # content id → its own read layer (None: unreadable)
@@ -79,11 +88,8 @@ class ConfluenceAccessReader:
             )
         except RequestException as exc:
             raise AccessReadError(f"{path}: {type(exc).__name__}") from exc
-        if response.status_code == 401:
-            from confluence_rag.sources.confluence import ConfluenceAuthError
-
-            if not path.startswith(RPC_PATH):
-                raise ConfluenceAuthError("Confluence rejected the credentials (401) while reading permissions.")
+        if response.status_code == 401 and not path.startswith(RPC_PATH):
+            raise self.client.auth_error("Confluence rejected the credentials (401) while reading permissions.")
         if not 200 <= response.status_code < 300:
             raise AccessReadError(f"{path.split('?')[0]}: HTTP {response.status_code}", response.status_code)
         try:
