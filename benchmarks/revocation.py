@@ -41,8 +41,8 @@ SPACE = "REV"
 USER = "victim"
 PAGE_SIZE = 50  # CONFLUENCE_PAGE_BATCH: results per listing request
 BIG_SPACE = 50_000
-# A remote Confluence answering an expanded search: the research's assumption of 5-10 sustained
-# requests/s (its §3.5; Cloud token limits are unpublished), at the slow end.
+# A remote Confluence answering an expanded search: the common assumption of 5-10 sustained
+# requests/s (docs/confluence.md#change-signals; Cloud token limits are unpublished), at the slow end.
 ASSUMED_REAL_REQUEST_S = 0.2
 GOAL_BIG_S = 15 * 60
 KINDS = ("restriction", "membership", "delete")

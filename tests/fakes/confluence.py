@@ -1,10 +1,10 @@
-"""A Confluence REST fake that speaks the real protocol over HTTP (shared/research/confluence.md §4).
+"""A Confluence REST fake that speaks the real protocol over HTTP (docs/confluence.md).
 
 - Cloud style (context path `/wiki`, cursor next links on search) or Server/DC style (`""` or
   `/confluence`, offset next links), Basic (user:API token) or Bearer (PAT) auth.
 - `GET P/rest/api/space/{key}`, `P/rest/api/content/search` (CQL subset, see cql.py),
   `P/download/attachments/{id}/{file}`: what the product calls (other routes go when nothing calls them).
-- Comments (issue 18, confluence_changes_and_comments.md §5): `add_comment` (footer, inline on a passage
+- Comments (issue 18, docs/design.md "Comments"): `add_comment` (footer, inline on a passage
   whose marker it writes into the page body, replies), `edit_comment`, `delete_comment`; Cloud v2
   `P/api/v2/{pages,blogposts}/{id}/{footer,inline}-comments` and `…-comments/{id}/children` (cursor paging,
   body only with `body-format`), v1/DC `P/rest/api/content/{id}/child/comment` (`depth=all` honoured on DC
@@ -16,7 +16,7 @@
 - `latency_s`: every request waits that long first (a remote Confluence, for benchmarks);
   `request_times` holds (monotonic time, path) of every request, to check a rate budget.
 - Content can change between runs: add, edit, delete, move, relabel, restrict pages.
-- Read permissions (shared/research/confluence_permissions.md §2, §5 "Fake checklist"): users and
+- Read permissions (docs/confluence.md#the-read-rule; the calls per deployment: docs/permissions.md): users and
   groups (nested groups resolved in member listings), space view grants (users, groups, anonymous),
   per-page read restrictions (`read_users`, `read_groups`) served expanded in CQL search results and
   on single pages (nested user/group lists paged with their own `_links.next`, cap
@@ -28,7 +28,7 @@
   array with userKey + `/permissions/anonymous`; JSON-RPC `getSpacePermissionSets` for older DC),
   group members (DC `/rest/api/group/{name}/member`, Cloud `/rest/api/group/{id}/membersByGroupId`),
   `/rest/api/user/memberof`, `/rest/api/user`, `/rest/api/server-information`.
-  v2 space permissions (confluence_changes_and_comments.md §4), the unconfirmed parts configurable:
+  v2 space permissions (docs/permissions.md "Cloud space permissions"), the unconfirmed parts configurable:
   `v2_grants` says how user/group grants appear ("direct": user/group rows; "role": a `role` row
   whose assignments hold them; "both"); anonymous access, which v2 has no principal for, is a role
   assigned to the `anonymous-users` access class. `v2_status` (e.g. 404, 410, 501) answers every v2
@@ -36,12 +36,12 @@
   Faults: CONFCLOUD-77618 (404 on `ancestors.restrictions` expand over a draft/trashed ancestor,
   Cloud), DC 9.1 500 on space permissions when `service_admin` is False, JSON-RPC 401
   (`rpc_enabled=False`) or WebSudo HTML (`rpc_websudo=True`).
-  Change signals (shared/research/confluence_changes_and_comments.md §1-2, §7): every access change
+  Change signals (docs/confluence.md#change-signals): every access change
   made through the helpers (`set_read_restriction`, `remove_from_group`, `set_space_permissions`,
   `delete_page`) is recorded in an audit log, served as Cloud `GET /rest/api/audit` (epoch-ms
   `startDate`/`endDate`, `start`/`limit`, pages named by title, spaces by name) or DC
-  `GET /rest/auditing/1.0/events` (ISO `from`/`to`, `pageCursor`, objects with ids). The parts the
-  research could not confirm are settings: `audit_status` (None: readable; 401/403: the account is
+  `GET /rest/auditing/1.0/events` (ISO `from`/`to`, `pageCursor`, objects with ids). The parts no
+  source confirms are settings: `audit_status` (None: readable; 401/403: the account is
   no admin, 400: Cloud Free), `audit_delay_s` (a record shows after that long), `audit_events`
   (category and summary/action per change). DC webhooks (`add_webhook(url, secret)`) are posted,
   signed `X-Hub-Signature: sha256=<hex>` (`webhook_signature_prefix`), for restriction, space
@@ -127,7 +127,8 @@ class FakeAttachment:
 
 
 # change → (category, summary or action) as each deployment's audit log names it; the exact strings
-# are not confirmed (research §7): a test may replace them through `FakeConfluence.audit_events`.
+# are not confirmed (docs/confluence.md#change-signals): a test may replace them through
+# `FakeConfluence.audit_events`.
 AUDIT_EVENTS = {
     "cloud": {
         "restriction": ("Permissions", "Content restriction added"),
@@ -271,7 +272,7 @@ class FakeConfluence(FakeServer):
                 self.webhook_deliveries.append(0)  # best effort, like Confluence (no retry confirmed)
 
     def audit_json(self, record: AuditRecord) -> dict:
-        """One record in the deployment's shape (research §1.1 Cloud, §1.3 DC)."""
+        """One record in the deployment's shape (docs/confluence.md#change-signals)."""
         category, summary = self.audit_events["cloud" if self.cloud else "dc"][record.change]
         space_name = self.spaces.get(record.space, record.space)
         if self.cloud:

@@ -1,4 +1,4 @@
-"""A CQL subset for the Confluence fake (see shared/research/confluence.md §4.2).
+"""A CQL subset for the Confluence fake (see docs/confluence.md#cql-subset).
 
 Fields: type, space, label, id/content, title (= and ~), text ~, ancestor, parent, creator,
 lastmodified/created (dates "yyyy-MM-dd[ HH:mm]" or "yyyy/MM/dd[ HH:mm]", now("-4h")).

@@ -1,6 +1,6 @@
 """Read access as Confluence decides it, in a form the index can store and the query side can test.
 
-Atlassian's rule (shared/research/confluence_permissions.md §1.1, §4 "Correct encoding"):
+Atlassian's rule (docs/confluence.md#the-read-rule, with its sources):
 
     canRead(u, page) = spaceView(u, space(page))
                      ∧ ∀ non-empty read restriction L on the page and on each ancestor (folders too):

@@ -1,6 +1,6 @@
 """The Confluence client: LlamaIndex's ConfluenceReader, wrapped where it falls short.
 
-Workarounds, each measured in `shared/research/confluence.md`:
+Workarounds (the reader's behaviour and its sources: docs/confluence.md#the-readers-workarounds):
 - The reader's Documents carry no space, version, last-modified, author, labels or ancestors, and
   its space mode crashes on atlassian-python-api >= 4.0.3 without `max_num_results`. We list pages
   with CQL through the reader's authenticated client, expanding exactly those fields, and follow

@@ -1,4 +1,4 @@
-"""Atlassian's read rule as the index encodes it (shared/research/confluence_permissions.md §1.1, §4)."""
+"""Atlassian's read rule as the index encodes it (docs/confluence.md#the-read-rule)."""
 
 from __future__ import annotations
 
