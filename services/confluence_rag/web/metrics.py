@@ -21,6 +21,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, make_wsgi_app
 from pydantic import SecretStr
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from confluence_rag.auth.authenticator import bearer_token
@@ -78,13 +79,13 @@ class RequestMetrics:
             HTTP_SECONDS.labels(*labels).observe(time.perf_counter() - started)
 
 
-def refusal(metrics_token: SecretStr, authorization: str | None) -> tuple[int, str] | None:
-    """None when `authorization` is `Bearer <METRICS_TOKEN>`; otherwise the status and message to answer."""
+def refusal(metrics_token: SecretStr, headers: Headers) -> tuple[int, str] | None:
+    """None when the request carries `Bearer <METRICS_TOKEN>`; otherwise the status and message to answer."""
     expected = metrics_token.get_secret_value()
     if not expected:
         return 403, "Metrics are disabled: set METRICS_TOKEN."
     try:
-        token = bearer_token(authorization) or ""
+        token = bearer_token(headers) or ""
     except AuthError as exc:
         return 401, exc.message
     if not hmac.compare_digest(token.encode(), expected.encode()):
@@ -98,7 +99,7 @@ def install_metrics(app: FastAPI, app_name: str, metrics_token: SecretStr) -> No
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
-        refused = refusal(metrics_token, request.headers.get("authorization"))
+        refused = refusal(metrics_token, request.headers)
         if refused is not None:
             status, message = refused
             raise HTTPException(status, message, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
@@ -118,7 +119,9 @@ def serve_metrics(host: str, port: int, metrics_token: SecretStr) -> WSGIServer:
 
     def app(environ: dict, start_response):
         refused = (404, "Not Found") if environ.get("PATH_INFO") != "/metrics" else None
-        refused = refused or refusal(metrics_token, environ.get("HTTP_AUTHORIZATION"))
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        raw = [(b"authorization", authorization.encode("latin-1"))] if authorization is not None else []
+        refused = refused or refusal(metrics_token, Headers(raw=raw))
         if refused is None:
             return exposition(environ, start_response)
         status, message = refused
