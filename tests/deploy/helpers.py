@@ -33,6 +33,10 @@ VARS = (
     "CSP_CONNECT_SRC",
     "NGINX_AUTH_PROXY",
 )
+# Variables of .env.example that docker compose interpolates and that are no settings of the Python services.
+COMPOSE_ONLY = frozenset(
+    {"FRONTEND_PORT", "CSP_CONNECT_SRC", "NGINX_AUTH_PROXY", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+)
 
 
 def venv_or_path_binary(name: str) -> str | None:

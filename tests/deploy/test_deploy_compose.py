@@ -15,30 +15,12 @@ import yaml
 from pydantic import AliasChoices
 
 from confluence_rag.settings import Settings
-from tests.deploy.helpers import REPO, VENV
+from tests.deploy.helpers import COMPOSE_ONLY, REPO, VARS, VENV
 
 SERVICES = {"chroma", "redis", "postgres", "query-api", "ingest-worker", "ingest-scheduler", "frontend"}
 BACKEND = ("query-api", "ingest-worker", "ingest-scheduler")
-# Variables compose interpolates that are no settings of the Python services.
-COMPOSE_ONLY = {
-    "FRONTEND_PORT",
-    "CSP_CONNECT_SRC",
-    "NGINX_AUTH_PROXY",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_DB",
-}
 # Variables of the frontend container: the nginx template's (deploy/nginx/nginx.conf.template).
-NGINX_TEMPLATE_VARS = {
-    "NGINX_USER",
-    "NGINX_LISTEN",
-    "NGINX_ROOT",
-    "API_UPSTREAM",
-    "NGINX_PREFIX",
-    "NGINX_LOG_DIR",
-    "CSP_CONNECT_SRC",
-    "NGINX_AUTH_PROXY",
-}
+NGINX_TEMPLATE_VARS = set(VARS)
 
 
 def env_of(service: dict) -> dict[str, str]:

@@ -39,6 +39,38 @@ def run_browser_scenarios(target: str, env: dict[str, str]) -> subprocess.Comple
     return run
 
 
+def require_browser_and_build() -> None:
+    if not (FRONTEND_DIST / "index.html").exists():
+        pytest.fail("frontend not built: run `make frontend-build` (make test does)")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.fail("Debian chromium missing: `make chromium-install` (make test does)")
+
+
+def signed_in_stack(local_stack, confluence, llm, provider, admin_token: str, **extra_env: str):
+    """The local topology in AUTH_MODE=oidc with the provider fake (client `chat`), the Confluence and
+    LLM fakes, operators in `rag-admins`; the provider accepts the stack's page as redirect URI."""
+    stack = local_stack(
+        frontend_dist=FRONTEND_DIST,
+        extra_env={
+            "CONFLUENCE_URL": confluence.base_url,
+            "CONFLUENCE_USERNAME": confluence.username,
+            "CONFLUENCE_API_TOKEN": confluence.api_token,
+            "LLM_MODEL": "openai/fake-model",
+            "LLM_API_BASE": llm.api_base,
+            "LLM_API_KEY": llm.api_key,
+            "ADMIN_TOKEN": admin_token,
+            "AUTH_MODE": "oidc",
+            "OIDC_ISSUER": provider.issuer,
+            "OIDC_CLIENT_ID": "chat",
+            "ADMIN_GROUPS": "rag-admins",
+            **extra_env,
+        },
+    )
+    assert stack.up.returncode == 0, stack.up.stdout + stack.up.stderr
+    provider.client.redirect_uris.append(stack.nginx_url + "/")
+    return stack
+
+
 @pytest.fixture
 def fakes():
     confluence = FakeConfluence(cloud=True, page_cap=5)
@@ -53,10 +85,7 @@ def fakes():
 
 
 def test_chat_page_in_chromium(local_stack, fakes):
-    if not (FRONTEND_DIST / "index.html").exists():
-        pytest.fail("frontend not built: run `make frontend-build` (make test does)")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.fail("Debian chromium missing: `make chromium-install` (make test does)")
+    require_browser_and_build()
     confluence, llm = fakes
     stack = local_stack(
         frontend_dist=FRONTEND_DIST,

@@ -8,13 +8,11 @@ The scenario is frontend-angular/e2e/history.test.mjs; screenshots go to test-ar
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.conftest import REPO, subprocess_env
 from tests.deploy.helpers import ingest_via_api
-from tests.e2e.test_browser import FRONTEND_DIST, run_browser_scenarios
+from tests.e2e.test_browser import require_browser_and_build, run_browser_scenarios, signed_in_stack
 from tests.fakes.confluence import FakeConfluence, demo_space
 from tests.fakes.llm import FakeLLM
 from tests.fakes.oidc import FakeOIDCProvider
@@ -44,30 +42,9 @@ def services():
 
 
 def test_history_feedback_and_operator_view_in_chromium(local_stack, services):
-    if not (FRONTEND_DIST / "index.html").exists():
-        pytest.fail("frontend not built: run `make frontend-build` (make test does)")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.fail("Debian chromium missing: `make chromium-install` (make test does)")
+    require_browser_and_build()
     confluence, llm, provider = services
-    stack = local_stack(
-        frontend_dist=FRONTEND_DIST,
-        extra_env={
-            "CONFLUENCE_URL": confluence.base_url,
-            "CONFLUENCE_USERNAME": confluence.username,
-            "CONFLUENCE_API_TOKEN": confluence.api_token,
-            "LLM_MODEL": "openai/fake-model",
-            "LLM_API_BASE": llm.api_base,
-            "LLM_API_KEY": llm.api_key,
-            "ADMIN_TOKEN": ADMIN,
-            "AUTH_MODE": "oidc",
-            "OIDC_ISSUER": provider.issuer,
-            "OIDC_CLIENT_ID": "chat",
-            "ADMIN_GROUPS": "rag-admins",
-            "HISTORY": "on",
-        },
-    )
-    assert stack.up.returncode == 0, stack.up.stdout + stack.up.stderr
-    provider.client.redirect_uris.append(stack.nginx_url + "/")
+    stack = signed_in_stack(local_stack, confluence, llm, provider, ADMIN, HISTORY="on")
     job = ingest_via_api(stack.nginx_url, "DEMO", ADMIN)
     assert job["status"] == "succeeded", job
 

@@ -10,14 +10,12 @@ The scenario is frontend-angular/e2e/signin.test.mjs; screenshots go to test-art
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
 from tests.conftest import REPO, subprocess_env
 from tests.deploy.helpers import ingest_via_api
-from tests.e2e.test_browser import FRONTEND_DIST, run_browser_scenarios
+from tests.e2e.test_browser import require_browser_and_build, run_browser_scenarios, signed_in_stack
 from tests.fakes.confluence import FakeConfluence, demo_space
 from tests.fakes.llm import FakeLLM
 from tests.fakes.oidc import FakeOIDCProvider
@@ -51,29 +49,9 @@ def services():
 
 
 def test_sign_in_ask_and_sign_out_in_chromium(local_stack, services):
-    if not (FRONTEND_DIST / "index.html").exists():
-        pytest.fail("frontend not built: run `make frontend-build` (make test does)")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.fail("Debian chromium missing: `make chromium-install` (make test does)")
+    require_browser_and_build()
     confluence, llm, provider = services
-    stack = local_stack(
-        frontend_dist=FRONTEND_DIST,
-        extra_env={
-            "CONFLUENCE_URL": confluence.base_url,
-            "CONFLUENCE_USERNAME": confluence.username,
-            "CONFLUENCE_API_TOKEN": confluence.api_token,
-            "LLM_MODEL": "openai/fake-model",
-            "LLM_API_BASE": llm.api_base,
-            "LLM_API_KEY": llm.api_key,
-            "ADMIN_TOKEN": ADMIN,
-            "AUTH_MODE": "oidc",
-            "OIDC_ISSUER": provider.issuer,
-            "OIDC_CLIENT_ID": "chat",
-            "ADMIN_GROUPS": "rag-admins",
-        },
-    )
-    assert stack.up.returncode == 0, stack.up.stdout + stack.up.stderr
-    provider.client.redirect_uris.append(stack.nginx_url + "/")
+    stack = signed_in_stack(local_stack, confluence, llm, provider, ADMIN)
 
     # Without a token the API refuses; the admin token still drives ingestion (scripts, CLI).
     assert httpx.post(stack.nginx_url + "/api/search", json={"query": "congés"}).status_code == 401

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from confluence_rag.settings import Settings
 from tests.conftest import REPO
+from tests.deploy.helpers import COMPOSE_ONLY
 
 
 def _example_names() -> set[str]:
     lines = (REPO / ".env.example").read_text().splitlines()
     return {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
-
-
-COMPOSE_ONLY = {
-    "FRONTEND_PORT",
-    "CSP_CONNECT_SRC",
-    "NGINX_AUTH_PROXY",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_DB",
-}
 
 
 def test_env_example_documents_every_setting_and_nothing_else():
