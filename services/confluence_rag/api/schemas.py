@@ -217,6 +217,8 @@ class StoredAnswer(BaseModel):
     answer_found: bool
     mode: str
     rating: Literal["up", "down"] | None
+    comment: str | None = Field(description="The caller's comment on this answer (null without one, or HISTORY=off)")
+    wrong_chunk_ids: list[str] = Field(description="Cited passages the caller marked as wrong")
 
 
 class ConversationOut(ConversationSummary):

@@ -184,7 +184,15 @@ class HistoryService:
             if found is None:
                 raise NotFound("No such conversation.")
             messages = list(found.messages)
-            ratings = {m.id: m.feedback.rating for m in messages if m.feedback is not None}
+            feedback = {
+                m.id: {
+                    "rating": m.feedback.rating,
+                    "comment": m.feedback.comment,
+                    "wrong_chunk_ids": m.feedback.wrong_chunk_ids,
+                }
+                for m in messages
+                if m.feedback is not None
+            }
         allowed = readable([s["chunk_id"] for m in messages for s in m.sources])
         shown = []
         for m in messages:
@@ -200,7 +208,7 @@ class HistoryService:
                     "withheld_sources": withheld,
                     "answer_found": m.answer_found,
                     "mode": m.mode,
-                    "rating": ratings.get(m.id),
+                    **feedback.get(m.id, {"rating": None, "comment": None, "wrong_chunk_ids": []}),
                 }
             )
         return found, shown

@@ -166,4 +166,6 @@ def test_feedback_is_stored_with_the_answer(api, settings):
     )
     assert chunk in str(wrong) and "25th" in answer and "total_ms" in str(timings)
     opened = api.get(f"/api/conversations/{asked['conversation_id']}", headers=as_user("carol")).json()
-    assert opened["messages"][0]["rating"] == "down"
+    reopened = opened["messages"][0]
+    # The whole feedback comes back, so that the page can send it whole with the next change.
+    assert (reopened["rating"], reopened["comment"], reopened["wrong_chunk_ids"]) == ("down", "Pas à jour", [chunk])

@@ -917,6 +917,16 @@ export interface components {
             mode: string;
             /** Rating */
             rating: ("up" | "down") | null;
+            /**
+             * Comment
+             * @description The caller's comment on this answer (null without one, or HISTORY=off)
+             */
+            comment: string | null;
+            /**
+             * Wrong Chunk Ids
+             * @description Cited passages the caller marked as wrong
+             */
+            wrong_chunk_ids: string[];
         };
         /** Timings */
         Timings: {

@@ -1,5 +1,5 @@
 import { Injectable, computed, signal } from '@angular/core';
-import { ChatMessage, Conversation, ConversationDetail, ConversationSummary, StoredAnswer } from './models';
+import { ChatMessage, Conversation, ConversationDetail, ConversationSummary, MessageFeedback, StoredAnswer } from './models';
 import { newId, readStorage, writeStorage } from './storage';
 
 export const CONVERSATIONS_STORAGE_KEY = 'confluence-rag.conversations.v1';
@@ -192,9 +192,18 @@ function fromStoredAnswer(stored: StoredAnswer): ChatMessage[] {
     mode: stored.mode === 'extractive' ? 'extractive' : 'llm',
     answerFound: stored.answer_found,
     ...(stored.withheld_sources ? { withheld: stored.withheld_sources } : {}),
-    ...(stored.rating ? { feedback: { rating: stored.rating } } : {}),
+    ...(stored.rating ? { feedback: storedFeedback(stored) } : {}),
   };
   return [question, answer];
+}
+
+/** The feedback kept with a stored answer: sent back whole with the next change (it replaces it). */
+function storedFeedback(stored: StoredAnswer): MessageFeedback {
+  return {
+    rating: stored.rating ?? undefined,
+    ...(stored.comment ? { comment: stored.comment } : {}),
+    ...(stored.wrong_chunk_ids.length ? { wrongSources: stored.wrong_chunk_ids } : {}),
+  };
 }
 
 export function makeTitle(question: string): string {

@@ -31,6 +31,8 @@ describe('HistoryService', () => {
           answer_found: true,
           mode: 'llm',
           rating: 'down',
+          comment: 'Procédure de 2019',
+          wrong_chunk_ids: ['1#0'],
         },
         {
           message_id: 'm2',
@@ -42,6 +44,8 @@ describe('HistoryService', () => {
           answer_found: true,
           mode: 'extractive',
           rating: null,
+          comment: null,
+          wrong_chunk_ids: [],
         },
       ],
     });
@@ -113,7 +117,8 @@ describe('HistoryService', () => {
       serverId: 'm1',
       mode: 'llm',
       answerFound: true,
-      feedback: { rating: 'down' },
+      // The whole stored feedback: the next change sends it whole (the server replaces it).
+      feedback: { rating: 'down', comment: 'Procédure de 2019', wrongSources: ['1#0'] },
     });
     expect(answer.sources?.[0].title).toBe('Page 1');
     expect(answer.withheld).toBeUndefined();
