@@ -9,6 +9,8 @@ by the REST fake as its export_view body (one space) and ingested through the re
   - anchor@5: the page is in the first 5 and its result cites `url#<that section's id>`;
   - heading@5: the page is in the first 5 and its result names that section's heading;
   - toc@5: results in the first 5 whose text is a table of contents (`[…](#…)` links), summed.
+Scores are given over all questions and apart for short and long pages (`length` in `pages.json`:
+the long ones are administrative guides of several sections, where page-level fusion matters).
 
     .venv/bin/python -m benchmarks.sections              # writes docs/eval/sections.md and sections_results.json
     .venv/bin/python -m benchmarks.sections --no-write   # prints only
@@ -35,6 +37,8 @@ CORPUS = REPO / "tests" / "fixtures" / "confluence_bodies"
 NOTES = Path(__file__).with_name("sections_notes.md")
 MODES = ("keyword", "vector", "hybrid")
 SCORES = ("hit@1", "hit@5", "mrr@10", "anchor@5", "heading@5", "toc@5")
+LENGTHS = ("short", "long")
+LENGTH_SCORES = ("hit@1", "hit@5", "mrr@10", "anchor@5")
 SPACE = "BODIES"
 TOC_LINK = re.compile(r"\]\(#")
 
@@ -64,6 +68,15 @@ def score(results: list[Cited], page_id: str, anchor: str, heading: str) -> dict
     }
 
 
+def summarise(rows: list[tuple[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Mean scores (toc@5 summed) of (page length, scores) rows: over all rows and per length."""
+    groups = {"all": [r for _, r in rows]} | {n: [r for length, r in rows if length == n] for n in LENGTHS}
+    return {
+        name: {s: round(sum(r[s] for r in group) / (1 if s == "toc@5" else max(len(group), 1)), 4) for s in SCORES}
+        for name, group in groups.items()
+    }
+
+
 def serve(fake: FakeConfluence) -> dict[str, str]:
     """The corpus as one space of the fake; file name → fake page id."""
     pages = json.loads((CORPUS / "pages.json").read_text(encoding="utf-8"))
@@ -81,6 +94,7 @@ def evaluate(top_k: int = 10) -> dict:
     started = time.perf_counter()
     info = harness.machine()
     questions = json.loads((CORPUS / "sections.json").read_text(encoding="utf-8"))
+    pages = json.loads((CORPUS / "pages.json").read_text(encoding="utf-8"))
     fake = FakeConfluence(cloud=True, page_cap=100)
     ids = serve(fake)
     fake.start()
@@ -90,16 +104,20 @@ def evaluate(top_k: int = 10) -> dict:
         service = SearchService(ing.components)
         service.search("warm-up", top_k=top_k)  # builds the keyword index
         modes: dict[str, dict[str, float]] = {}
+        by_length: dict[str, dict[str, dict[str, float]]] = {n: {} for n in LENGTHS}
         misses: dict[str, list[str]] = {}
         for mode in MODES:
             rows = []
             for q in questions:
                 found = service.search(q["question"], top_k=top_k, mode=mode)
                 cited = [Cited(r.page_id, r.url, r.heading, r.text) for r in found]
-                rows.append(score(cited, ids[q["page"]], q["anchor"], q["heading"]))
-                if not rows[-1]["anchor@5"]:
+                rows.append((pages[q["page"]]["length"], score(cited, ids[q["page"]], q["anchor"], q["heading"])))
+                if not rows[-1][1]["anchor@5"]:
                     misses.setdefault(mode, []).append(q["qid"])
-            modes[mode] = {s: round(sum(r[s] for r in rows) / (1 if s == "toc@5" else len(rows)), 4) for s in SCORES}
+            summary = summarise(rows)
+            modes[mode] = summary["all"]
+            for length in LENGTHS:
+                by_length[length][mode] = summary[length]
             say(f"[sections] {mode:8s} " + "  ".join(f"{s} {modes[mode][s]:.3f}" for s in SCORES))
         return {
             "machine": info,
@@ -107,8 +125,10 @@ def evaluate(top_k: int = 10) -> dict:
             "pages": len(ids),
             "chunks": ing.components.store().collection.count(),
             "questions": len(questions),
+            "questions_by_length": {n: sum(pages[q["page"]]["length"] == n for q in questions) for n in LENGTHS},
             "top_k": top_k,
             "modes": modes,
+            "by_length": by_length,
             "anchor_misses": misses,
             "duration_s": round(time.perf_counter() - started, 1),
         }
@@ -139,13 +159,27 @@ def markdown(result: dict) -> str:
     for mode, vals in result["modes"].items():
         cells = [f"{vals[s]:.0f}" if s == "toc@5" else f"{vals[s]:.3f}" for s in SCORES]
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    modes = result["modes"]
-    margin = {s: modes["hybrid"][s] - max(modes["keyword"][s], modes["vector"][s]) for s in SCORES if s != "toc@5"}
-    lines += ["", "Hybrid minus the better single mode: " + ", ".join(f"{s} {d:+.3f}" for s, d in margin.items()) + "."]
+    lines += ["", "Hybrid minus the better single mode: " + _margin(result["modes"], SCORES[:-1]) + "."]
+    lines += ["", "Per page length (long: administrative guides of several sections, `length` in `pages.json`):", ""]
+    lines += ["| pages | questions | mode | " + " | ".join(LENGTH_SCORES) + " |"]
+    lines += ["|---|---|---|" + "---|" * len(LENGTH_SCORES)]
+    for length, modes in result["by_length"].items():
+        count = result["questions_by_length"][length]
+        for mode, vals in modes.items():
+            cells = " | ".join(f"{vals[s]:.3f}" for s in LENGTH_SCORES)
+            lines.append(f"| {length} | {count} | {mode} | {cells} |")
+    lines.append("")
+    for length, modes in result["by_length"].items():
+        lines.append(f"- {length} pages, hybrid minus the better single mode: {_margin(modes, LENGTH_SCORES)}.")
     lines.append("")
     if NOTES.exists():
         lines += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)
+
+
+def _margin(modes: dict[str, dict[str, float]], scores: tuple[str, ...]) -> str:
+    best = {s: max(modes["keyword"][s], modes["vector"][s]) for s in scores}
+    return ", ".join(f"{s} {modes['hybrid'][s] - best[s]:+.3f}" for s in scores)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 import json
 
-from benchmarks.sections import CORPUS, Cited, score
+from benchmarks.sections import CORPUS, LENGTHS, Cited, score, summarise
 from confluence_rag.ingestion.html_to_markdown import html_to_markdown
 
 
@@ -26,3 +26,17 @@ def test_every_question_points_at_a_heading_of_its_page():
         assert q["page"] in pages
         anchors = html_to_markdown((CORPUS / q["page"]).read_text(encoding="utf-8")).anchors
         assert (q["heading"], q["anchor"]) in anchors, q
+
+
+def test_the_section_eval_reports_short_and_long_pages_apart():
+    pages = json.loads((CORPUS / "pages.json").read_text(encoding="utf-8"))
+    questions = json.loads((CORPUS / "sections.json").read_text(encoding="utf-8"))
+    asked = {pages[q["page"]]["length"] for q in questions}
+    assert asked == set(LENGTHS), "the corpus must hold questions on both short and long pages"
+
+    hit = score([Cited("1", "https://w/1#A", "A", "x")], "1", "A", "A")
+    miss = score([Cited("9", "https://w/9", "", "x")], "1", "A", "A")
+    summary = summarise([("short", hit), ("long", miss), ("long", hit)])
+    assert summary["all"]["hit@1"] == round(2 / 3, 4)
+    assert summary["short"]["hit@1"] == 1.0 and summary["long"]["hit@1"] == 0.5
+    assert summary["long"]["anchor@5"] == 0.5
