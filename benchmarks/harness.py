@@ -143,6 +143,13 @@ def publish(result: dict, text: str, out: Path | None) -> None:
         say(f"wrote {out / 'results.json'} and {out / 'README.md'}")
 
 
+def write_report(out: Path, stem: str, result: dict, text: str) -> None:
+    """Write a benchmark's results as `stem`.json and its Markdown report as `stem`.md in `out`."""
+    write_json(out / f"{stem}.json", result)
+    (out / f"{stem}.md").write_text(text, encoding="utf-8")
+    say(f"wrote {out / stem}.md and .json")
+
+
 def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

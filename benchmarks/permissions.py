@@ -273,10 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(result)
     print(text)
     if not args.no_write:
-        out = Path(args.out)
-        harness.write_json(out / "permissions.json", result)
-        (out / "permissions.md").write_text(text, encoding="utf-8")
-        harness.say(f"wrote {out / 'permissions.md'}")
+        harness.write_report(Path(args.out), "permissions", result, text)
 
 
 if __name__ == "__main__":

@@ -279,8 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     text = report(result)
     print(text)
     if not args.no_write:
-        harness.write_json(Path(args.out) / "revocation.json", result)
-        (Path(args.out) / "revocation.md").write_text(text, encoding="utf-8")
+        harness.write_report(Path(args.out), "revocation", result, text)
 
 
 if __name__ == "__main__":

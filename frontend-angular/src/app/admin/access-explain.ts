@@ -11,7 +11,7 @@ type Layer = AccessExplanation['layers'][number];
 @Component({
   selector: 'app-access-explain',
   templateUrl: './access-explain.html',
-  styleUrl: './access-explain.css',
+  styleUrls: ['./panel.css', './access-explain.css'],
 })
 export class AccessExplain {
   protected readonly i18n = inject(I18nService);
