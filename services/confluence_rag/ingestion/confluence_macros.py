@@ -2,10 +2,10 @@
 
 Runs on the parsed body before the Markdown conversion. What the reader does not read is dropped
 (tables of contents, children listings, the code panel's "Expand source" label, icons, `data:`
-images); what the reader sees is kept in a form Markdown can carry: panels as a quote with their
-type, expand bodies under their title, emoticons as their emoji, task state as `[x]`/`[ ]`, status
-lozenges (a Jira issue's too) as `[STATUS]`, mentions as `@Name`, images as their name, diagrams'
-text as text.
+images, Cloud's placeholder of an empty macro); what the reader sees is kept in a form Markdown
+can carry: panels as a quote with their type, expand bodies under their title, emoticons (and the
+escaped emoji of Cloud's headings) as their emoji, task state as `[x]`/`[ ]`, status lozenges (a
+Jira issue's too) as `[STATUS]`, mentions as `@Name`, images as their name, diagrams' text as text.
 Markup references: Atlassian's storage format and the export_view of real pages
 (tests/fixtures/confluence_bodies/README.md).
 """
@@ -25,6 +25,8 @@ NAVIGATION = (
     "[data-macro-name=children]",
     ".childpages-macro",
     ".plugin_pagetree",
+    # Cloud's placeholder of a macro with nothing to show yet ("Blog stream" and its create button).
+    ".macro-blank-experience",
     # Code panel / expand chrome: "Expand source", spinners, arrow icons.
     ".collapse-source",
     ".collapse-spinner-wrapper",
@@ -58,6 +60,9 @@ EMOTICONS = {
     "heart": "❤️",
     "broken-heart": "💔",
 }
+# Cloud writes some emoji of its templates' headings as the Java escape of their UTF-16 pair:
+# the heading text "\uD83D\uDDD3 Timeline" reads 🗓 Timeline.
+ESCAPED_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|atlOrigin|gclid|fbclid|mc_cid|mc_eid|_hsenc|_hsmi)$", re.I)
 HEADING = re.compile(r"^h[1-6]$")
 
@@ -74,6 +79,9 @@ def normalize(soup: BeautifulSoup) -> None:
         el.replace_with(_bold_paragraph(soup, el.get_text(" ", strip=True)))
     for el in soup.select("img.emoticon"):
         el.replace_with(emoji(el))
+    for heading in soup.find_all(HEADING):
+        for text in heading.find_all(string=ESCAPED_PAIR):
+            text.replace_with(ESCAPED_PAIR.sub(_unescape_pair, text))
     for el in soup.select("ul.inline-task-list > li, ol.inline-task-list > li"):
         el.insert(0, "[x] " if "checked" in el.get("class", []) else "[ ] ")
     for el in soup.select(".status-macro, .jira-issue .aui-lozenge"):
@@ -103,6 +111,11 @@ def emoji(img: Tag) -> str:
         return "".join(chr(int(part, 16)) for part in code.split("-"))
     names = [c.removeprefix("emoticon-") for c in img.get("class", []) if c.startswith("emoticon-")]
     return next((EMOTICONS[n] for n in names if n in EMOTICONS), "")
+
+
+def _unescape_pair(match: re.Match[str]) -> str:
+    high, low = int(match[1], 16), int(match[2], 16)
+    return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 
 
 def image_label(img: Tag) -> str:
@@ -135,7 +148,11 @@ def _bold_paragraph(soup: BeautifulSoup, text: str) -> Tag | str:
 
 
 def _panel(soup: BeautifulSoup, el: Tag) -> None:
-    """An info/note/warning/tip panel → a quote that opens with its type (and title)."""
+    """An info/note/warning/tip panel → a quote that opens with its type (and title).
+
+    A heading that opens the panel (Cloud's team space overview) goes before the quote, so that
+    it stays a section heading with its anchor.
+    """
     kinds = [c.removeprefix("confluence-information-macro-") for c in el.get("class", [])]
     kind = next((PANEL_TYPES[k] for k in [el.get("data-macro-name", ""), *kinds] if k in PANEL_TYPES), "Panel")
     title_el = el.select_one(".title, .panelHeader")
@@ -145,9 +162,13 @@ def _panel(soup: BeautifulSoup, el: Tag) -> None:
     quote = soup.new_tag("blockquote")
     quote.append(_bold_paragraph(soup, f"{kind}: {title}" if title else kind))
     body = el.select_one(".confluence-information-macro-body, .panelContent") or el
+    first = next((child for child in body.children if isinstance(child, Tag) or child.strip()), None)
+    opening = first if isinstance(first, Tag) and HEADING.match(first.name) else None
     for child in list(body.children):
         quote.append(child.extract())
     el.replace_with(quote)
+    if opening is not None:
+        quote.insert_before(opening.extract())
 
 
 def _diagram_text(soup: BeautifulSoup, el: Tag) -> None:

@@ -82,6 +82,16 @@ def test_emoticons_tasks_status_and_mentions_read_as_on_the_page():
     assert "INV-482?src=confmacro) - Invoice totals differ by one cent from the ledger [In Progress]" in notes
 
 
+def test_real_cloud_templates_read_as_on_the_page():
+    plan, space = markdown("cloud_unstructured_project_plan.html"), markdown("cloud_unstructured_team_space.html")
+    # Cloud writes some heading emoji as the escape of their UTF-16 pair ("\\uD83E\\uDD14").
+    assert "## 🤔 Problem Statement" in plan and "## 🗓 Timeline" in plan and "\\u" not in plan
+    assert "| **Status** | [NOT STARTED] / [IN PROGRESS] / [COMPLETE] |" in plan
+    # A blog-posts macro with no post yet shows a placeholder and a button, not content.
+    assert "Blog stream" not in space and "Create blog post" not in space
+    assert space.startswith("## Welcome to your team space!\n\n> **Panel**\n>\n> - We've added some suggestions")
+
+
 def test_diagrams_keep_their_text_and_images_their_name():
     tour = markdown("dc_ours_macros_tour.html")
     for label in (
@@ -180,6 +190,13 @@ def test_sections_cite_their_own_anchor_and_name_their_heading(embedder):
             assert not path or path[-1] == chunk.metadata["heading"]
     assert total >= 50
     assert cited / total >= 0.95, f"{cited}/{total} sections cite their own anchor"
+
+
+def test_a_heading_that_opens_a_panel_is_cited_by_its_chunk(embedder):
+    chunks = _chunks(embedder, "cloud_unstructured_team_space.html")
+    welcome = next(c for c in chunks if "Get started with page templates" in c.get_content())
+    assert welcome.metadata["heading"] == "Welcome to your team space!"
+    assert welcome.metadata["anchor_url"].endswith("#Myfirstspace-Welcometoyourteamspace!")
 
 
 def test_chunks_under_a_lifted_heading_carry_its_path(embedder):
