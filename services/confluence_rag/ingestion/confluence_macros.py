@@ -1,8 +1,8 @@
 """Confluence's rendered macros (export_view, Cloud and Server/DC) → the plain HTML a reader sees.
 
 Runs on the parsed body before the Markdown conversion. What the reader does not read is dropped
-(tables of contents, children listings, the code panel's "Expand source" label, icons, `data:`
-images, Cloud's placeholder of an empty macro); what the reader sees is kept in a form Markdown
+(tables of contents, children, recently-updated and blog-posts listings, the code panel's "Expand
+source" label, icons, `data:` images); what the reader sees is kept in a form Markdown
 can carry: panels as a quote with their type, expand bodies under their title, emoticons (and the
 escaped emoji of Cloud's headings) as their emoji, task state as `[x]`/`[ ]`, status lozenges (a
 Jira issue's too) as `[STATUS]`, mentions as `@Name`, images as their name, diagrams' text as text.
@@ -25,8 +25,10 @@ NAVIGATION = (
     "[data-macro-name=children]",
     ".childpages-macro",
     ".plugin_pagetree",
-    # Cloud's placeholder of a macro with nothing to show yet ("Blog stream" and its create button).
-    ".macro-blank-experience",
+    # Listings of other content as it stood at render time (each listed page is indexed itself), with
+    # their chrome: Cloud's "Recently Updated" heading, the "Blog stream" placeholder and its button.
+    "[data-macro-name=recently-updated]",
+    "[data-macro-name=blog-posts]",
     # Code panel / expand chrome: "Expand source", spinners, arrow icons.
     ".collapse-source",
     ".collapse-spinner-wrapper",

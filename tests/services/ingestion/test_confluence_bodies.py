@@ -87,8 +87,12 @@ def test_real_cloud_templates_read_as_on_the_page():
     # Cloud writes some heading emoji as the escape of their UTF-16 pair ("\\uD83E\\uDD14").
     assert "## 🤔 Problem Statement" in plan and "## 🗓 Timeline" in plan and "\\u" not in plan
     assert "| **Status** | [NOT STARTED] / [IN PROGRESS] / [COMPLETE] |" in plan
-    # A blog-posts macro with no post yet shows a placeholder and a button, not content.
+    # Listings of other content (and their chrome) are not the page's content.
     assert "Blog stream" not in space and "Create blog post" not in space
+    overview = html_to_markdown(body("cloud_airbyte_overview.html"))
+    assert [heading for heading, _ in overview.anchors] == ["📄 Recent pages that I've worked on", "🖐 Get in touch"]
+    assert "Recently Updated" not in overview.markdown and "Blog Posts" not in overview.markdown
+    assert "contributed by" not in overview.markdown and "created by" not in overview.markdown
     assert space.startswith("## Welcome to your team space!\n\n> **Panel**\n>\n> - We've added some suggestions")
 
 
