@@ -40,3 +40,16 @@ def test_the_section_eval_reports_short_and_long_pages_apart():
     assert summary["all"]["hit@1"] == round(2 / 3, 4)
     assert summary["short"]["hit@1"] == 1.0 and summary["long"]["hit@1"] == 0.5
     assert summary["long"]["anchor@5"] == 0.5
+
+
+def test_held_out_pages_are_long_dc_guides_asked_once_per_top_level_section():
+    pages = json.loads((CORPUS / "pages.json").read_text(encoding="utf-8"))
+    questions = json.loads((CORPUS / "sections.json").read_text(encoding="utf-8"))
+    held_out = {name for name, page in pages.items() if page.get("heldout", False)}
+    assert len(held_out) >= 3, "the fusion is checked on long pages written by others"
+    for name in held_out:
+        assert pages[name]["length"] == "long" and pages[name]["rendering"] == "dc", name
+        html = (CORPUS / name).read_text(encoding="utf-8")
+        sections = html.count("<h2 ")
+        asked = sum(q["page"] == name for q in questions)
+        assert 6 <= sections <= 10 and asked == sections, (name, sections, asked)
