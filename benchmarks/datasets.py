@@ -18,7 +18,7 @@ import html
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,6 +75,8 @@ class Question:
     gold: list[str]  # shared page ids
     answerable: bool
     lang: str
+    answers: tuple[str, ...] = ()  # reference answers, as written in the gold paragraph
+    passage: str = ""  # the gold paragraph's text (set when articles are merged: the page holds more)
 
 
 @dataclass
@@ -113,7 +115,14 @@ def load_pages(folder: str) -> list[DataPage]:
 def load_questions(folder: str) -> list[Question]:
     rows = read_jsonl(data_file(folder, "questions.jsonl"))
     return [
-        Question(r["qid"], r["question"], list(r["gold_page_ids"]), bool(r.get("answerable", True)), r.get("lang", ""))
+        Question(
+            r["qid"],
+            r["question"],
+            list(r["gold_page_ids"]),
+            bool(r.get("answerable", True)),
+            r.get("lang", ""),
+            tuple(r.get("reference_answers") or ()),
+        )
         for r in rows
     ]
 
@@ -160,7 +169,11 @@ def _merged_by_article(pages: list[DataPage], questions: list[Question]) -> tupl
         first = parts[0]
         merged.append(DataPage(first.page_id, title, "\n\n".join(p.text for p in parts), first.lang, first.source))
         article_of.update({p.page_id: first.page_id for p in parts})
-    moved = [Question(q.qid, q.question, [article_of[g] for g in q.gold], q.answerable, q.lang) for q in questions]
+    text_of = {p.page_id: p.text for p in pages}
+    moved = [
+        replace(q, gold=[article_of[g] for g in q.gold], passage=text_of[q.gold[0]] if q.gold else "")
+        for q in questions
+    ]
     return merged, moved
 
 

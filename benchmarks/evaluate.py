@@ -1,5 +1,6 @@
 """`make eval`: retrieval quality of keyword-only, vector-only and hybrid search, page-level, then
-the section questions on real Confluence bodies (`benchmarks/sections.py`, docs/eval/sections.md).
+the section questions on real Confluence bodies (`benchmarks/sections.py`, docs/eval/sections.md), then
+which chunk is cited on pages of several chunks (`benchmarks/passages.py`, docs/eval/passages.md).
 
 Two corpora, each one Confluence space served by the REST fake and ingested through the real
 path (`ingest_space` → chunking → MiniLM → embedded Chroma in a temp dir):
@@ -28,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import harness, sections
+from benchmarks import harness, passages, sections
 from benchmarks.datasets import REPO, EvalSet, Question, eval_set, split_questions
 from benchmarks.harness import say
 from benchmarks.metrics import METRICS, aggregate, paired_se, question_metrics
@@ -274,8 +275,10 @@ def main(argv: list[str] | None = None) -> None:
     harness.publish(result, markdown(result), None if args.no_write else Path(args.out))
     if args.no_write:
         say(json.dumps(result["sets"], indent=1)[:2000])
-    # Section citations on real Confluence bodies (11 pages, ~2 min): docs/eval/sections.md.
+    # Section citations on real Confluence bodies (~1 min): docs/eval/sections.md.
     sections.main(["--no-write"] if args.no_write else ["--out", args.out])
+    # Which chunk is cited on pages of several chunks (~6 min): docs/eval/passages.md.
+    passages.main(["--no-write"] if args.no_write else ["--out", args.out])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ def test_merged_articles_keep_each_gold_paragraph_on_its_gold_page():
         (paragraph,), (article,) = before.gold, after.gold
         assert paragraph_pages[paragraph].text in merged_pages[article].text
         assert merged_pages[article].title == paragraph_pages[paragraph].title
+        # The passage eval finds the answer where the gold paragraph has it (benchmarks/passages.py).
+        assert after.passage == paragraph_pages[paragraph].text and after.answers == before.answers
+    assert all(q.answers for q in merged.questions if q.answerable)
 
 
 def test_make_eval_and_bench_say_what_data_they_need_when_it_is_missing(tmp_path: Path):
