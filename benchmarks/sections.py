@@ -9,8 +9,10 @@ by the REST fake as its export_view body (one space) and ingested through the re
   - anchor@5: the page is in the first 5 and its result cites `url#<that section's id>`;
   - heading@5: the page is in the first 5 and its result names that section's heading;
   - toc@5: results in the first 5 whose text is a table of contents (`[…](#…)` links), summed.
-Scores are given over all questions and apart for short and long pages (`length` in `pages.json`:
-the long ones are administrative guides of several sections, where page-level fusion matters).
+Scores are given over all questions and apart per group of pages (`group_of`): short pages, long
+ones (administrative guides of several sections, `length` in `pages.json`, where fusion on long
+pages matters) and the held-out long guides written by others (`heldout` in `pages.json`), whose
+questions were written without seeing any ranking and are never used to tune the fusion.
 
     .venv/bin/python -m benchmarks.sections              # writes docs/eval/sections.md and sections_results.json
     .venv/bin/python -m benchmarks.sections --no-write   # prints only
@@ -37,8 +39,8 @@ CORPUS = REPO / "tests" / "fixtures" / "confluence_bodies"
 NOTES = Path(__file__).with_name("sections_notes.md")
 MODES = ("keyword", "vector", "hybrid")
 SCORES = ("hit@1", "hit@5", "mrr@10", "anchor@5", "heading@5", "toc@5")
-LENGTHS = ("short", "long")
-LENGTH_SCORES = ("hit@1", "hit@5", "mrr@10", "anchor@5")
+GROUPS = ("short", "long", "held-out")
+GROUP_SCORES = ("hit@1", "hit@5", "mrr@10", "anchor@5")
 SPACE = "BODIES"
 TOC_LINK = re.compile(r"\]\(#")
 
@@ -69,12 +71,17 @@ def score(results: list[Cited], page_id: str, anchor: str, heading: str) -> dict
 
 
 def summarise(rows: list[tuple[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Mean scores (toc@5 summed) of (page length, scores) rows: over all rows and per length."""
-    groups = {"all": [r for _, r in rows]} | {n: [r for length, r in rows if length == n] for n in LENGTHS}
+    """Mean scores (toc@5 summed) of (group, scores) rows: over all rows and per group."""
+    groups = {"all": [r for _, r in rows]} | {n: [r for group, r in rows if group == n] for n in GROUPS}
     return {
         name: {s: round(sum(r[s] for r in group) / (1 if s == "toc@5" else max(len(group), 1)), 4) for s in SCORES}
         for name, group in groups.items()
     }
+
+
+def group_of(page: dict) -> str:
+    """A page's group in the report: `held-out` when marked so, else its length (`short`/`long`)."""
+    return "held-out" if page.get("heldout") else page["length"]
 
 
 def serve(fake: FakeConfluence) -> dict[str, str]:
@@ -104,20 +111,20 @@ def evaluate(top_k: int = 10) -> dict:
         service = SearchService(ing.components)
         service.search("warm-up", top_k=top_k)  # builds the keyword index
         modes: dict[str, dict[str, float]] = {}
-        by_length: dict[str, dict[str, dict[str, float]]] = {n: {} for n in LENGTHS}
+        by_group: dict[str, dict[str, dict[str, float]]] = {n: {} for n in GROUPS}
         misses: dict[str, list[str]] = {}
         for mode in MODES:
             rows = []
             for q in questions:
                 found = service.search(q["question"], top_k=top_k, mode=mode)
                 cited = [Cited(r.page_id, r.url, r.heading, r.text) for r in found]
-                rows.append((pages[q["page"]]["length"], score(cited, ids[q["page"]], q["anchor"], q["heading"])))
+                rows.append((group_of(pages[q["page"]]), score(cited, ids[q["page"]], q["anchor"], q["heading"])))
                 if not rows[-1][1]["anchor@5"]:
                     misses.setdefault(mode, []).append(q["qid"])
             summary = summarise(rows)
             modes[mode] = summary["all"]
-            for length in LENGTHS:
-                by_length[length][mode] = summary[length]
+            for group in GROUPS:
+                by_group[group][mode] = summary[group]
             say(f"[sections] {mode:8s} " + "  ".join(f"{s} {modes[mode][s]:.3f}" for s in SCORES))
         return {
             "machine": info,
@@ -125,10 +132,10 @@ def evaluate(top_k: int = 10) -> dict:
             "pages": len(ids),
             "chunks": ing.components.store().collection.count(),
             "questions": len(questions),
-            "questions_by_length": {n: sum(pages[q["page"]]["length"] == n for q in questions) for n in LENGTHS},
+            "questions_by_group": {n: sum(group_of(pages[q["page"]]) == n for q in questions) for n in GROUPS},
             "top_k": top_k,
             "modes": modes,
-            "by_length": by_length,
+            "by_group": by_group,
             "anchor_misses": misses,
             "duration_s": round(time.perf_counter() - started, 1),
         }
@@ -160,17 +167,22 @@ def markdown(result: dict) -> str:
         cells = [f"{vals[s]:.0f}" if s == "toc@5" else f"{vals[s]:.3f}" for s in SCORES]
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
     lines += ["", "Hybrid minus the better single mode: " + _margin(result["modes"], SCORES[:-1]) + "."]
-    lines += ["", "Per page length (long: administrative guides of several sections, `length` in `pages.json`):", ""]
-    lines += ["| pages | questions | mode | " + " | ".join(LENGTH_SCORES) + " |"]
-    lines += ["|---|---|---|" + "---|" * len(LENGTH_SCORES)]
-    for length, modes in result["by_length"].items():
-        count = result["questions_by_length"][length]
+    lines += [
+        "",
+        "Per group of pages (long: administrative guides of several sections; held-out: long guides by",
+        "others, never used for tuning; `length` and `heldout` in `pages.json`):",
+        "",
+    ]
+    lines += ["| pages | questions | mode | " + " | ".join(GROUP_SCORES) + " |"]
+    lines += ["|---|---|---|" + "---|" * len(GROUP_SCORES)]
+    for group, modes in result["by_group"].items():
+        count = result["questions_by_group"][group]
         for mode, vals in modes.items():
-            cells = " | ".join(f"{vals[s]:.3f}" for s in LENGTH_SCORES)
-            lines.append(f"| {length} | {count} | {mode} | {cells} |")
+            cells = " | ".join(f"{vals[s]:.3f}" for s in GROUP_SCORES)
+            lines.append(f"| {group} | {count} | {mode} | {cells} |")
     lines.append("")
-    for length, modes in result["by_length"].items():
-        lines.append(f"- {length} pages, hybrid minus the better single mode: {_margin(modes, LENGTH_SCORES)}.")
+    for group, modes in result["by_group"].items():
+        lines.append(f"- {group} pages, hybrid minus the better single mode: {_margin(modes, GROUP_SCORES)}.")
     lines.append("")
     if NOTES.exists():
         lines += [NOTES.read_text(encoding="utf-8").rstrip(), ""]

@@ -2,7 +2,7 @@
 
 import json
 
-from benchmarks.sections import CORPUS, LENGTHS, Cited, score, summarise
+from benchmarks.sections import CORPUS, GROUPS, Cited, group_of, score, summarise
 from confluence_rag.ingestion.html_to_markdown import html_to_markdown
 
 
@@ -28,11 +28,11 @@ def test_every_question_points_at_a_heading_of_its_page():
         assert (q["heading"], q["anchor"]) in anchors, q
 
 
-def test_the_section_eval_reports_short_and_long_pages_apart():
+def test_the_section_eval_reports_short_long_and_held_out_pages_apart():
     pages = json.loads((CORPUS / "pages.json").read_text(encoding="utf-8"))
     questions = json.loads((CORPUS / "sections.json").read_text(encoding="utf-8"))
-    asked = {pages[q["page"]]["length"] for q in questions}
-    assert asked == set(LENGTHS), "the corpus must hold questions on both short and long pages"
+    asked = {group_of(pages[q["page"]]) for q in questions}
+    assert asked == set(GROUPS), "the corpus must hold questions on short, long and held-out pages"
 
     hit = score([Cited("1", "https://w/1#A", "A", "x")], "1", "A", "A")
     miss = score([Cited("9", "https://w/9", "", "x")], "1", "A", "A")
