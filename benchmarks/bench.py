@@ -38,8 +38,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks import harness
-from benchmarks.datasets import PIWIGO, REPO, EvalSet, load_pages, load_questions
-from benchmarks.evaluate import sample
+from benchmarks.datasets import PIWIGO, REPO, EvalSet, load_pages, load_questions, sample
 from benchmarks.harness import say
 from benchmarks.processes import VENV_BIN, free_port, subprocess_env, wait_http
 from confluence_rag.container import Components

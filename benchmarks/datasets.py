@@ -185,6 +185,14 @@ def serve(fake: FakeConfluence, evalset: EvalSet) -> None:
         evalset.fake_ids[page.page_id] = added.id
 
 
+def sample(questions: list[Question], limit: int | None) -> list[Question]:
+    """`limit` questions spread evenly over the file (which is ordered by article)."""
+    if not limit or limit >= len(questions):
+        return questions
+    step = len(questions) / limit
+    return [questions[int(i * step)] for i in range(limit)]
+
+
 def split_questions(questions: list[Question], part: str) -> list[Question]:
     """`tune` = the first half (in file order), `heldout` = the second half, `all` = everything."""
     half = len(questions) // 2

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from benchmarks import harness, passages, sections
-from benchmarks.datasets import REPO, EvalSet, Question, eval_set, split_questions
+from benchmarks.datasets import REPO, EvalSet, Question, eval_set, sample, split_questions
 from benchmarks.harness import say
 from benchmarks.metrics import METRICS, aggregate, paired_se, question_metrics
 from benchmarks.processes import free_port
@@ -39,14 +39,6 @@ MODES = ("keyword", "vector", "hybrid")
 SPLITS = ("all", "tune", "heldout")
 SETS = {"piaf_dev": "PIAF", "xquad_en": "XQUAD"}
 NOTES = Path(__file__).with_name("eval_notes.md")
-
-
-def sample(questions: list[Question], limit: int | None) -> list[Question]:
-    """`limit` questions spread evenly over the file (which is ordered by article)."""
-    if not limit or limit >= len(questions):
-        return questions
-    step = len(questions) / limit
-    return [questions[int(i * step)] for i in range(limit)]
 
 
 def open_workdir(index_dir: str | None) -> tuple[Path, int, bool]:

@@ -14,7 +14,7 @@ questions were not written for this product, and their wording is close to the p
 (crowd-sourced reading-comprehension questions), which favours BM25; `benchmarks/sections.py`
 measures the same on paraphrased questions about sections of real Confluence bodies.
 
-    .venv/bin/python -m benchmarks.passages              # writes docs/eval/passages.md and passages_results.json
+    .venv/bin/python -m benchmarks.passages              # writes docs/eval/passages.md and passages.json
     .venv/bin/python -m benchmarks.passages --no-write --limit 200
     CHUNK_SIZE=128 .venv/bin/python -m benchmarks.passages --no-write   # more, smaller chunks per page
 """
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks import harness
-from benchmarks.datasets import REPO, Question, eval_set
+from benchmarks.datasets import REPO, Question, eval_set, sample
 from benchmarks.harness import say
 
 SETS = {"piaf_dev": "PIAF", "xquad_en": "XQUAD"}
@@ -58,13 +58,6 @@ def holds_answer(chunk: str, question: Question) -> bool:
         if any(" ".join(near[i : i + 4]) in text for i in range(max(1, len(near) - 3))):
             return True
     return False
-
-
-def sample(questions: list[Question], limit: int | None) -> list[Question]:
-    if not limit or limit >= len(questions):
-        return questions
-    step = len(questions) / limit
-    return [questions[int(i * step)] for i in range(limit)]
 
 
 def evaluate(limit: int | None = None, top_k: int = 10) -> dict:
@@ -158,10 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(result)
     print(text)
     if not args.no_write:
-        out = Path(args.out)
-        harness.write_json(out / "passages_results.json", result)
-        (out / "passages.md").write_text(text, encoding="utf-8")
-        say(f"wrote {out / 'passages_results.json'} and {out / 'passages.md'}")
+        harness.write_report(Path(args.out), "passages", result, text)
 
 
 if __name__ == "__main__":
