@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         say(json.dumps(result["sets"], indent=1)[:2000])
     # Section citations on real Confluence bodies (~1 min): docs/eval/sections.md.
     sections.main(["--no-write"] if args.no_write else ["--out", args.out])
-    # Which chunk is cited on pages of several chunks (~6 min): docs/eval/passages.md.
+    # Which chunk is cited on pages of several chunks (~5 min): docs/eval/passages.md.
     passages.main(["--no-write"] if args.no_write else ["--out", args.out])
 
 
