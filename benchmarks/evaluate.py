@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> None:
     # Section citations on real Confluence bodies (~1 min): docs/eval/sections.md.
     sections.main(["--no-write"] if args.no_write else ["--out", args.out])
     # Which chunk is cited on pages of several chunks (~5 min): docs/eval/passages.md.
-    passages.main(["--no-write"] if args.no_write else ["--out", args.out])
+    limit = ["--limit", str(args.limit)] if args.limit else []
+    passages.main((["--no-write"] if args.no_write else ["--out", args.out]) + limit)
 
 
 if __name__ == "__main__":
