@@ -14,8 +14,8 @@ Fusion (FUSION), measured by `make eval` against keyword-only and vector-only on
   in Qdrant and LlamaIndex, because here every candidate has both scores (per-list statistics
   measured worse in French). Why the spread rather than min-max (the formula until issue 18): a
   minimum and a maximum are each set by one candidate (the least similar chunk of the union, the
-  best BM25 chunk), the spread by all of them; measured on section and passage questions, it cites
-  the right section more often with page ranking kept (docs/eval/sections.md, passages.md).
+  best BM25 chunk), the spread by all of them. Replayed on the same candidates it ranks pages and
+  cites passages as well or slightly better on every large set (a small gain: docs/eval/sections.md).
   Scale-free like min-max: another embedding model (other cosine range) or corpus size needs no
   retuning of the formula, only of the weights.
 - `rrf`: weighted reciprocal rank fusion, Σ weight / (RRF_K + rank). Kept for comparison: with
