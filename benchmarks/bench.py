@@ -406,7 +406,7 @@ def markdown(result: dict) -> str:
         f"- Load average at start / end: {' '.join(f'{v:.1f}' for v in info['load_average_start'])} / "
         f"{' '.join(f'{v:.1f}' for v in info.get('load_average_end', []))}. The box is shared: other engineers' "
         "test runs compete for the 2 cores, so treat the figures as ± 30 %.",
-        "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in result["settings"].items()) + ".",
+        harness.settings_line(result["settings"]),
         "",
         "## Ingestion (Confluence fake → `ingest_space` → embedded Chroma)",
         "",

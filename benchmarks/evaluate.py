@@ -165,7 +165,7 @@ def markdown(result: dict) -> str:
         f"commit {info['git_commit']}; run took {result['duration_s'] / 60:.1f} min.",
         f"- Load average at start / end: {_load(info['load_average_start'])} / "
         f"{_load(info.get('load_average_end', []))} (the box is shared with other engineers' test runs).",
-        "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in st.items()) + f"; top_k {result['top_k']}.",
+        harness.settings_line(st, f"; top_k {result['top_k']}."),
         "- Page-level metrics: one result per page; gold = the Confluence page holding the answer. "
         "Unanswerable questions are excluded.",
     ]

@@ -95,6 +95,11 @@ def settings_summary(settings: Settings) -> dict:
     return {name: getattr(settings, name) for name in RETRIEVAL_FIELDS if hasattr(settings, name)}
 
 
+def settings_line(settings: dict, tail: str = "") -> str:
+    """A report's settings bullet: `- Settings: `NAME=value`, …` (settings from `settings_summary`)."""
+    return "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in settings.items()) + (tail or ".")
+
+
 def machine() -> dict:
     try:
         commit = subprocess.run(

@@ -118,7 +118,7 @@ def markdown(result: dict) -> str:
         "",
         f"- Date: {info['date']}; commit {info['git_commit']}; {info['cores']} cores, CPU only; "
         f"run took {result['duration_s']:.0f} s.",
-        "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in st.items()) + f"; top_k {result['top_k']}.",
+        harness.settings_line(st, f"; top_k {result['top_k']}."),
         "- One page per Wikipedia article, no distractors; passage@5: the article is in the first 5 and the",
         "  chunk cited for it holds the answer where the gold paragraph has it.",
         "",

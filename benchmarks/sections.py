@@ -154,7 +154,7 @@ def markdown(result: dict) -> str:
         "",
         f"- Date: {info['date']}; commit {info['git_commit']}; {info['cores']} cores, CPU only; "
         f"run took {result['duration_s']:.0f} s.",
-        "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in st.items()) + f"; top_k {result['top_k']}.",
+        harness.settings_line(st, f"; top_k {result['top_k']}."),
         f"- Corpus: {result['pages']} pages of `tests/fixtures/confluence_bodies` → {result['chunks']} chunks; "
         f"{result['questions']} questions, each about one section (`sections.json`).",
         "- anchor@5 / heading@5: the gold page is in the first 5 and its result cites the section's own "

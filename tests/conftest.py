@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,6 +206,27 @@ class ServerThread:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def wait_for_job(client: httpx.Client, path: str, headers: dict | None = None) -> dict:
+    """Poll an ingest job (`/jobs/{id}` or `/api/ingest/jobs/{id}`) until it has finished, at most 60 s."""
+    for _ in range(600):
+        job = client.get(path, headers=headers).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.1)
+    raise TimeoutError(job)
+
+
+def database_rows(settings: Settings, query: str) -> list[tuple]:
+    """The rows a SQL query reads from the settings' history database (SQLite or PostgreSQL)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.database)
+    with engine.connect() as db:
+        found = [tuple(r) for r in db.execute(text(query))]
+    engine.dispose()
+    return found
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:

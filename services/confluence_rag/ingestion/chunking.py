@@ -204,28 +204,28 @@ def markdown_blocks(body: str) -> list[str]:
     and a table are each one block, whatever blank lines a code block holds."""
     blocks: list[str] = []
     current: list[str] = []
+
+    def close_block() -> None:
+        if current:
+            blocks.append("\n".join(current))
+            current.clear()
+
     in_code = False
     for line in body.split("\n"):
         if _FENCE.match(line):
-            if not in_code and current:
-                blocks.append("\n".join(current))
-                current = []
+            if not in_code:
+                close_block()
             current.append(line)
             if in_code:
-                blocks.append("\n".join(current))
-                current = []
+                close_block()
             in_code = not in_code
         elif in_code or line.strip():
-            table_edge = current and not in_code and (line.startswith("|") != current[-1].startswith("|"))
-            if table_edge:
-                blocks.append("\n".join(current))
-                current = []
+            if current and not in_code and line.startswith("|") != current[-1].startswith("|"):
+                close_block()  # a table starts or ends
             current.append(line)
-        elif current:
-            blocks.append("\n".join(current))
-            current = []
-    if current:
-        blocks.append("\n".join(current))
+        else:
+            close_block()
+    close_block()
     return blocks
 
 

@@ -8,12 +8,11 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from confluence_rag.api.app import create_app
 from confluence_rag.container import Components
 from confluence_rag.worker.runs import ingest_space, permission_pass
-from tests.conftest import ServerThread, confluence_settings, llm_settings, sse_events
+from tests.conftest import ServerThread, confluence_settings, database_rows, llm_settings, sse_events
 from tests.fakes.confluence import FakeConfluence
 
 QUESTION = "When is the payroll paid?"
@@ -63,14 +62,6 @@ def ask(api: httpx.Client, user: str, question: str = QUESTION, **extra) -> dict
     return response.json()
 
 
-def rows(settings, query: str) -> list[tuple]:
-    engine = create_engine(settings.database)
-    with engine.connect() as db:
-        found = [tuple(r) for r in db.execute(text(query))]
-    engine.dispose()
-    return found
-
-
 def test_each_user_has_their_own_conversations(api, settings):
     first = ask(api, "carol")
     assert first["conversation_id"] and first["message_id"] and "25th" in first["answer"]
@@ -100,7 +91,7 @@ def test_each_user_has_their_own_conversations(api, settings):
     assert renamed.status_code == 200 and renamed.json()["title"] == "Paie"
     assert api.delete(f"/api/conversations/{cid}", headers=as_user("carol")).status_code == 204
     assert api.get(f"/api/conversations/{cid}", headers=as_user("carol")).status_code == 404
-    assert rows(settings, "SELECT question FROM messages") == []  # the text is gone, not flagged
+    assert database_rows(settings, "SELECT question FROM messages") == []  # the text is gone, not flagged
 
 
 def test_delete_all_of_mine_leaves_the_others(api, settings):
@@ -111,7 +102,7 @@ def test_delete_all_of_mine_leaves_the_others(api, settings):
     assert deleted.json() == {"deleted": 2}
     assert api.get("/api/conversations", headers=as_user("carol")).json()["conversations"] == []
     assert len(api.get("/api/conversations", headers=as_user("erin")).json()["conversations"]) == 1
-    assert rows(settings, "SELECT owner FROM messages") == [("erin",)]
+    assert database_rows(settings, "SELECT owner FROM messages") == [("erin",)]
 
 
 def test_the_stream_done_event_carries_the_ids(api):
@@ -150,7 +141,7 @@ def test_feedback_is_stored_with_the_answer(api, settings):
     not_cited = {**good, "wrong_chunk_ids": ["other#0"]}
     refused = api.post("/api/feedback", json=not_cited, headers=as_user("carol"))
     assert refused.status_code == 422 and "not cited" in refused.json()["detail"]
-    stored = rows(
+    stored = database_rows(
         settings,
         "SELECT f.rating, f.comment, f.wrong_chunk_ids, m.question, m.answer, m.model, m.retrieval_mode, m.timings "
         "FROM feedback f JOIN messages m ON m.id = f.message_id",

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from benchmarks.processes import LocalPostgres
 from confluence_rag.api.app import create_app
@@ -15,7 +14,7 @@ from confluence_rag.container import Components
 from confluence_rag.history.database import Database
 from confluence_rag.history.service import HistoryService
 from confluence_rag.worker.runs import ingest_space
-from tests.conftest import ServerThread, confluence_settings, llm_settings
+from tests.conftest import ServerThread, confluence_settings, database_rows, llm_settings
 
 QUESTION = "How do I deploy a release?"
 JSON = {"Accept": "application/json"}
@@ -56,14 +55,6 @@ def ask(api: httpx.Client, headers: dict | None = None, question: str = QUESTION
     return response.json()
 
 
-def stored(settings, query: str) -> list[tuple]:
-    engine = create_engine(settings.database)
-    with engine.connect() as db:
-        found = [tuple(r) for r in db.execute(text(query))]
-    engine.dispose()
-    return found
-
-
 def test_history_off_stores_no_text_but_keeps_feedback_and_usage(serve):
     api, settings = serve(auth_mode="proxy", history="off")
     asked = ask(api, CAROL)
@@ -71,11 +62,11 @@ def test_history_off_stores_no_text_but_keeps_feedback_and_usage(serve):
     rating = {"message_id": asked["message_id"], "rating": "down", "comment": "faux"}
     assert api.post("/api/feedback", json=rating, headers=CAROL).status_code == 204
     assert api.get("/api/conversations", headers=CAROL).status_code == 403
-    assert stored(settings, "SELECT question, answer FROM messages") == [(None, None)]
-    assert stored(settings, "SELECT rating, comment FROM feedback") == [("down", None)]
-    assert stored(settings, "SELECT count(*) FROM conversations") == [(0,)]
+    assert database_rows(settings, "SELECT question, answer FROM messages") == [(None, None)]
+    assert database_rows(settings, "SELECT rating, comment FROM feedback") == [("down", None)]
+    assert database_rows(settings, "SELECT count(*) FROM conversations") == [(0,)]
     everything = "\n".join(
-        str(row) for table in ("messages", "feedback") for row in stored(settings, f"SELECT * FROM {table}")
+        str(row) for table in ("messages", "feedback") for row in database_rows(settings, f"SELECT * FROM {table}")
     )
     assert QUESTION not in everything and "faux" not in everything and '"text"' not in everything
     assert api.get("/api/auth/config").json()["history"] is False
@@ -89,7 +80,7 @@ def test_without_sign_in_the_browser_keeps_the_conversation(serve):
     refused = api.get("/api/conversations")
     assert refused.status_code == 403 and "browser" in refused.json()["detail"]
     assert api.get("/api/auth/config").json()["history"] is False
-    assert stored(settings, "SELECT owner, question FROM messages") == [(None, QUESTION)]
+    assert database_rows(settings, "SELECT owner, question FROM messages") == [(None, QUESTION)]
 
 
 def test_retention_deletes_old_rows(serve):
@@ -99,7 +90,7 @@ def test_retention_deletes_old_rows(serve):
     service = HistoryService(settings, Database(settings))
     assert service.purge(datetime.now(UTC) + timedelta(days=29)) == 0
     assert service.purge(datetime.now(UTC) + timedelta(days=31)) == 2
-    assert stored(settings, "SELECT count(*) FROM messages") == [(0,)]
+    assert database_rows(settings, "SELECT count(*) FROM messages") == [(0,)]
     assert api.get("/api/conversations", headers=CAROL).json()["conversations"] == []
 
 

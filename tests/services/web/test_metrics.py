@@ -8,8 +8,6 @@ actions with a scrape before them.
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,7 +18,7 @@ from confluence_rag.container import Components
 from confluence_rag.web.metrics import serve_metrics
 from confluence_rag.worker.app import create_worker_app
 from confluence_rag.worker.runs import ingest_space
-from tests.conftest import ServerThread, confluence_settings, free_port, llm_settings
+from tests.conftest import ServerThread, confluence_settings, free_port, llm_settings, wait_for_job
 
 ADMIN = "admin-token-for-metrics-tests"
 METRICS = "metrics-token-for-tests"
@@ -48,15 +46,6 @@ def scrape(base_url: str) -> dict[tuple[str, frozenset], float]:
 def delta(before: dict, after: dict, name: str, **labels: str) -> float:
     key = (name, frozenset(labels.items()))
     return after.get(key, 0.0) - before.get(key, 0.0)
-
-
-def wait_for_job(client: httpx.Client, path: str, headers: dict) -> dict:
-    for _ in range(600):
-        job = client.get(path, headers=headers).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.1)
-    raise TimeoutError(job)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from confluence_rag.api.app import create_app
 from confluence_rag.worker.app import create_worker_app
-from tests.conftest import ServerThread, confluence_settings
+from tests.conftest import ServerThread, confluence_settings, wait_for_job
 
 ADMIN = "admin-token-for-tests"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -17,15 +17,6 @@ AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 class WorkerThread(ServerThread):
     health_path = "/health"
-
-
-def _wait(client: httpx.Client, path: str, headers: dict | None = None) -> dict:
-    for _ in range(600):
-        job = client.get(path, headers=headers).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.1)
-    raise TimeoutError(job)
 
 
 @pytest.fixture
@@ -53,14 +44,14 @@ def test_jobs_run_with_counts_and_history_survives_a_restart(worker_settings):
         job = client.post("/jobs", json={"space_key": "ENG"})
         assert job.status_code == 202
         assert client.post("/jobs", json={"space_key": "ENG"}).status_code == 409  # one job per space
-        done = _wait(client, f"/jobs/{job.json()['id']}")
+        done = wait_for_job(client, f"/jobs/{job.json()['id']}")
         assert done["status"] == "succeeded" and done["mode"] == "full"
         assert (done["pages_seen"], done["pages_added"], done["pages_failed"]) == (5, 5, 0)
         assert done["chunks_written"] > 5 and done["duration_s"] > 0
 
         both = client.post("/sync").json()["jobs"]
         assert sorted(j["space_key"] for j in both) == ["ENG", "OPS"]
-        results = {j["space_key"]: _wait(client, f"/jobs/{j['id']}") for j in both}
+        results = {j["space_key"]: wait_for_job(client, f"/jobs/{j['id']}") for j in both}
         assert results["ENG"]["mode"] == "incremental" and results["ENG"]["chunks_written"] == 0
         assert results["OPS"]["pages_added"] == 1
         assert client.get("/jobs/ffff").status_code == 404
@@ -90,7 +81,7 @@ def test_query_api_forwards_ingestion_control_to_the_worker(worker_settings):
             client = httpx.Client(base_url=api.url, timeout=30)
             job = client.post("/api/ingest/jobs", json={"space_key": "OPS"}, headers=auth)
             assert job.status_code == 202, job.text
-            done = _wait(client, f"/api/ingest/jobs/{job.json()['id']}", auth)
+            done = wait_for_job(client, f"/api/ingest/jobs/{job.json()['id']}", auth)
             assert done["status"] == "succeeded" and done["pages_added"] == 1
             assert httpx.get(worker.url + f"/jobs/{done['id']}", headers=AUTH).json()["status"] == "succeeded"
             results = client.post("/api/search", json={"query": "pager rotates"}).json()["results"]
