@@ -31,6 +31,7 @@ from pathlib import Path
 from benchmarks import harness
 from benchmarks.datasets import REPO, Question, eval_set, sample
 from benchmarks.harness import say
+from benchmarks.metrics import first_relevant_rank, hit_at_k
 
 SETS = {"piaf_dev": "PIAF", "xquad_en": "XQUAD"}
 MODES = ("keyword", "vector", "hybrid")
@@ -89,10 +90,11 @@ def evaluate(limit: int | None = None, top_k: int = 10) -> dict:
                 totals = dict.fromkeys(SCORES, 0.0)
                 for q, page in scorable:
                     found = service.search(q.question, top_k=top_k, mode=mode)
-                    rank = next((i for i, r in enumerate(found) if r.page_id == page), None)
-                    totals["hit@1"] += rank == 0
-                    totals["hit@5"] += rank is not None and rank < 5
-                    totals["passage@5"] += rank is not None and rank < 5 and holds_answer(found[rank].text, q)
+                    ranking = [r.page_id for r in found]
+                    rank = first_relevant_rank(ranking, [page])
+                    totals["hit@1"] += hit_at_k(ranking, [page], 1)
+                    totals["hit@5"] += hit_at_k(ranking, [page], 5)
+                    totals["passage@5"] += rank is not None and rank <= 5 and holds_answer(found[rank - 1].text, q)
                 modes[mode] = {s: round(v / max(len(scorable), 1), 4) for s, v in totals.items()}
                 say(f"[passages {name}] {mode:8s} " + "  ".join(f"{s} {modes[mode][s]:.3f}" for s in SCORES))
             out["sets"][name] = {
