@@ -1,11 +1,11 @@
 """Issue 18 point 7 on the corpus: the hybrid against each retriever alone (runs `benchmarks/sections.py`:
 the real conversion, chunking, embedding model and search over the corpus' pages, ~1 min).
 
-What holds and is guarded here: on short and on long pages the hybrid ranks the right page first at
-least as often as either retriever and has at least their MRR@10, and on short pages it cites the
-right section at least as often. What does not hold (docs/eval/sections.md): on the long guides it
-misses 2 of 52 pages in its top 5 that vector search finds, and cites 1 section fewer. The
-held-out pages are left out on purpose: a test on them would make them a tuning target.
+On short and on long pages, with the default settings, the hybrid ranks the right page first, in its
+top 5 and by MRR@10, and cites the right section in its top 5, at least as well as either retriever
+alone, and never returns a table of contents. With the former weights (vector 0.6 / keyword 0.4) it
+lost two long-guide pages and one section to vector search (docs/eval/sections.md). The held-out
+pages are left out on purpose: a test on them would make them a tuning target.
 """
 
 import pytest
@@ -18,19 +18,13 @@ def result() -> dict:
     return sections.evaluate()
 
 
-def _best_single(modes: dict, score: str) -> float:
-    return max(modes["keyword"][score], modes["vector"][score])
-
-
 @pytest.mark.parametrize("group", ["short", "long"])
-def test_the_hybrid_ranks_the_page_at_least_as_well_as_either_retriever(result, group):
+@pytest.mark.parametrize("score", ["hit@1", "hit@5", "mrr@10", "anchor@5"])
+def test_the_hybrid_does_at_least_as_well_as_either_retriever(result, group, score):
     modes = result["by_group"][group]
-    for score in ("hit@1", "mrr@10"):
-        assert modes["hybrid"][score] >= _best_single(modes, score), (group, score, modes)
+    best_single = max(modes["keyword"][score], modes["vector"][score])
+    assert modes["hybrid"][score] >= best_single, (group, score, modes)
 
 
-def test_on_short_pages_the_hybrid_cites_the_section_at_least_as_often(result):
-    modes = result["by_group"]["short"]
-    for score in ("hit@5", "anchor@5"):
-        assert modes["hybrid"][score] >= _best_single(modes, score), (score, modes)
-    assert result["modes"]["hybrid"]["toc@5"] == 0
+def test_no_table_of_contents_is_returned(result):
+    assert all(mode["toc@5"] == 0 for mode in result["modes"].values()), result["modes"]
