@@ -136,6 +136,12 @@ def test_operators_see_unanswered_and_thumbed_down_questions(serve):
     assert report["spaces"][0]["space_key"] == "ENG" and report["latency_ms"]["total"]["p50"] > 0
 
     assert api.get("/api/admin/analytics", params={"start": "0.5"}, headers=OPERATOR).status_code == 422
+    # Edges of the calendar (found by schemathesis): an empty period or a 422 with a message, never a 500.
+    year_one = api.get("/api/admin/analytics", params={"end": "0001-01-01T00:03:00Z"}, headers=OPERATOR)
+    assert year_one.status_code == 200 and year_one.json()["questions"] == 0
+    for edge in ({"start": "0001-01-01T00:00:00+01:00"}, {"end": "9999-12-31T23:00:00-05:00"}):
+        refused = api.get("/api/admin/analytics.csv", params=edge, headers=OPERATOR)
+        assert refused.status_code == 422 and "out of the supported range" in refused.json()["detail"], edge
     later = {"start": "2000-01-01T00:00:00", "end": "2000-02-01T00:00:00"}
     assert (
         api.get("/api/admin/analytics", params=later, headers={"Authorization": f"Bearer {ADMIN}"}).json()["questions"]

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BeforeValidator
@@ -19,6 +19,7 @@ from confluence_rag.web.errors import error_responses
 
 router = APIRouter(prefix="/admin/analytics", tags=["analytics"])
 DEFAULT_DAYS = 30
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 ERRORS = error_responses(401, 403, 422, 503)
 Admin = Annotated[Services, Depends(require_admin)]
 
@@ -38,13 +39,19 @@ def period(
     end: Annotated[IsoDateTime | None, Query(description="Exclusive; default: now. Without a zone: UTC")] = None,
 ) -> tuple[datetime, datetime]:
     """The period [start, end); start at or after end is an empty period."""
-    end = _utc(end) if end else datetime.now(UTC)
-    start = _utc(start) if start else end - timedelta(days=DEFAULT_DAYS)
-    return start, end
+    end = _utc(end, "end") if end else datetime.now(UTC)
+    if start:
+        return _utc(start, "start"), end
+    default = timedelta(days=DEFAULT_DAYS)
+    # Clamped: an end in the first 30 days of year 1 has no "30 days before" (date arithmetic overflows).
+    return (end - default if end - EARLIEST > default else EARLIEST), end
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _utc(value: datetime, name: str) -> datetime:
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise HTTPException(422, f"{name}: out of the supported range once converted to UTC") from None
 
 
 Period = Annotated[tuple[datetime, datetime], Depends(period)]
