@@ -68,6 +68,10 @@ def check_data() -> None:
             data_file(folder, name)
 
 
+# The labelled dev sets of `make eval` and the Confluence space each is served as.
+SETS = {"piaf_dev": "PIAF", "xquad_en": "XQUAD"}
+
+
 @dataclass
 class Question:
     qid: str

@@ -15,6 +15,7 @@ the fusion settings were tuned on) and on the second half (held out).
     .venv/bin/python -m benchmarks.evaluate --limit 200     # 200 questions per set, evenly spread
                                                             # (prints only, unless --out DIR)
     .venv/bin/python -m benchmarks.evaluate --index-dir /tmp/eval-index   # keep/reuse the index
+    .venv/bin/python -m benchmarks.evaluate --render        # notes edited: rewrite the three reports
 Retrieval settings come from the product defaults, overridable by environment variables
 (e.g. `VECTOR_WEIGHT=0.3 make eval`); `.env` is not read.
 """
@@ -30,14 +31,13 @@ import time
 from pathlib import Path
 
 from benchmarks import harness, passages, sections
-from benchmarks.datasets import REPO, EvalSet, Question, eval_set, sample, split_questions
+from benchmarks.datasets import REPO, SETS, EvalSet, Question, eval_set, sample, split_questions
 from benchmarks.harness import say
 from benchmarks.metrics import METRICS, aggregate, paired_se, question_metrics
 from benchmarks.processes import free_port
 
 MODES = ("keyword", "vector", "hybrid")
 SPLITS = ("all", "tune", "heldout")
-SETS = {"piaf_dev": "PIAF", "xquad_en": "XQUAD"}
 NOTES = Path(__file__).with_name("eval_notes.md")
 
 
@@ -249,7 +249,9 @@ def main(argv: list[str] | None = None) -> None:
         "--out", default=None, help="where results.json and README.md go (default docs/eval, full runs only)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--render", action="store_true", help="only rewrite README.md from results.json (notes edited)")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the reports (README, sections, passages) from their JSON"
+    )
     args = parser.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     if args.out is None:
@@ -260,7 +262,9 @@ def main(argv: list[str] | None = None) -> None:
             args.no_write = True
     if args.render:
         out = Path(args.out)
-        (out / "README.md").write_text(markdown(json.loads((out / "results.json").read_text())), encoding="utf-8")
+        harness.render(out / "results.json", out / "README.md", markdown)
+        sections.main(["--render", "--out", args.out])
+        passages.main(["--render", "--out", args.out])
         return
     harness.quiet_logging()
     result = evaluate(args)

@@ -10,6 +10,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +101,12 @@ def settings_line(settings: dict, tail: str = "") -> str:
     return "- Settings: " + ", ".join(f"`{k.upper()}={v}`" for k, v in settings.items()) + (tail or ".")
 
 
+def margin_line(modes: dict[str, dict[str, float]], scores: tuple[str, ...]) -> str:
+    """`hit@1 +0.012, …`: the hybrid minus the better of keyword-only and vector-only, per score."""
+    best = {s: max(modes["keyword"][s], modes["vector"][s]) for s in scores}
+    return ", ".join(f"{s} {modes['hybrid'][s] - best[s]:+.3f}" for s in scores)
+
+
 def machine() -> dict:
     try:
         commit = subprocess.run(
@@ -153,6 +160,12 @@ def write_report(out: Path, stem: str, result: dict, text: str) -> None:
     write_json(out / f"{stem}.json", result)
     (out / f"{stem}.md").write_text(text, encoding="utf-8")
     say(f"wrote {out / stem}.md and .json")
+
+
+def render(data: Path, report: Path, markdown: Callable[[dict], str]) -> None:
+    """Rewrite a Markdown report from its saved results (after its notes were edited), without rerunning."""
+    report.write_text(markdown(json.loads(data.read_text(encoding="utf-8"))), encoding="utf-8")
+    say(f"rendered {report}")
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 
 from benchmarks import harness
-from benchmarks.datasets import REPO, Question, eval_set, sample
+from benchmarks.datasets import REPO, SETS, Question, eval_set, sample
 from benchmarks.harness import say
 from benchmarks.metrics import first_relevant_rank, hit_at_k
 
-SETS = {"piaf_dev": "PIAF", "xquad_en": "XQUAD"}
+NOTES = Path(__file__).with_name("passages_notes.md")
 MODES = ("keyword", "vector", "hybrid")
 SCORES = ("hit@1", "hit@5", "passage@5")
 NEAR_WORDS = 8  # how far around the answer the 4 words that place it may be taken
@@ -133,12 +133,9 @@ def markdown(result: dict) -> str:
             lines.append(f"| {name} | {entry['pages']} | {entry['chunks']} | {entry['questions']} | {mode} | {cells} |")
     lines.append("")
     for name, entry in result["sets"].items():
-        m = entry["modes"]
-        margin = ", ".join(f"{s} {m['hybrid'][s] - max(m['keyword'][s], m['vector'][s]):+.3f}" for s in SCORES)
-        lines.append(f"- {name}, hybrid minus the better single mode: {margin}.")
-    notes = Path(__file__).with_name("passages_notes.md")
-    if notes.exists():
-        lines += ["", notes.read_text(encoding="utf-8").rstrip()]
+        lines.append(f"- {name}, hybrid minus the better single mode: {harness.margin_line(entry['modes'], SCORES)}.")
+    if NOTES.exists():
+        lines += ["", NOTES.read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines) + "\n"
 
 
@@ -147,13 +144,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--limit", type=int, default=None, help="questions per set (evenly spread); default: all")
     parser.add_argument("--out", default=str(REPO / "docs" / "eval"), help="output folder")
+    parser.add_argument("--render", action="store_true", help="only rewrite passages.md from its JSON (notes edited)")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.render:
+        harness.render(out / "passages.json", out / "passages.md", markdown)
+        return
     harness.quiet_logging()
     result = evaluate(args.limit)
     text = markdown(result)
     print(text)
     if not args.no_write:
-        harness.write_report(Path(args.out), "passages", result, text)
+        harness.write_report(out, "passages", result, text)
 
 
 if __name__ == "__main__":

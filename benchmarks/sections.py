@@ -166,7 +166,7 @@ def markdown(result: dict) -> str:
     for mode, vals in result["modes"].items():
         cells = [f"{vals[s]:.0f}" if s == "toc@5" else f"{vals[s]:.3f}" for s in SCORES]
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    lines += ["", "Hybrid minus the better single mode: " + _margin(result["modes"], SCORES[:-1]) + "."]
+    lines += ["", "Hybrid minus the better single mode: " + harness.margin_line(result["modes"], SCORES[:-1]) + "."]
     lines += [
         "",
         "Per group of pages (long: administrative guides of several sections; held-out: long guides by",
@@ -182,16 +182,12 @@ def markdown(result: dict) -> str:
             lines.append(f"| {group} | {count} | {mode} | {cells} |")
     lines.append("")
     for group, modes in result["by_group"].items():
-        lines.append(f"- {group} pages, hybrid minus the better single mode: {_margin(modes, GROUP_SCORES)}.")
+        margin = harness.margin_line(modes, GROUP_SCORES)
+        lines.append(f"- {group} pages, hybrid minus the better single mode: {margin}.")
     lines.append("")
     if NOTES.exists():
         lines += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)
-
-
-def _margin(modes: dict[str, dict[str, float]], scores: tuple[str, ...]) -> str:
-    best = {s: max(modes["keyword"][s], modes["vector"][s]) for s in scores}
-    return ", ".join(f"{s} {modes['hybrid'][s] - best[s]:+.3f}" for s in scores)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,7 +195,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--json", default=None, help="also write the raw results to this file")
     parser.add_argument("--out", default=str(REPO / "docs" / "eval"), help="output folder")
+    parser.add_argument("--render", action="store_true", help="only rewrite sections.md from its JSON (notes edited)")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.render:
+        harness.render(out / "sections_results.json", out / "sections.md", markdown)
+        return
     harness.quiet_logging()
     result = evaluate()
     text = markdown(result)
@@ -207,7 +208,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         harness.write_json(Path(args.json), result)
     if not args.no_write:
-        out = Path(args.out)
         harness.write_json(out / "sections_results.json", result)
         (out / "sections.md").write_text(text, encoding="utf-8")
         say(f"wrote {out / 'sections_results.json'} and {out / 'sections.md'}")

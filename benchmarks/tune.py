@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import harness
-from benchmarks.datasets import eval_set, sample, split_questions
-from benchmarks.evaluate import SETS, open_workdir
+from benchmarks.datasets import SETS, eval_set, sample, split_questions
+from benchmarks.evaluate import open_workdir
 from benchmarks.harness import say
 from benchmarks.metrics import aggregate, paired_se, question_metrics
 
